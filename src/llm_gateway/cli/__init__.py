@@ -1,0 +1,6 @@
+"""The ``llm-gateway`` command. Each group of subcommands lives in its own module and registers
+itself on :data:`app` when imported here."""
+
+from llm_gateway.cli.app import app
+
+__all__ = ["app"]

@@ -1,0 +1,72 @@
+"""The frozen, cross-checked catalogue that the rest of the gateway reads (phase two's output)."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from llm_gateway.model_policy import ModelPolicy, NodeRequirements
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderConfig:
+    """How to reach one provider. The key itself is never stored, only the variable naming it."""
+
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    max_connections: int = 256
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One immutable snapshot of both config files. Replaced, never mutated."""
+
+    policies: Mapping[str, ModelPolicy]
+    nodes: Mapping[str, NodeRequirements]
+    providers: Mapping[str, ProviderConfig]
+    config_dir: Path
+    version: str
+
+    def node_requirements(self, node_name: str) -> NodeRequirements | None:
+        """Exact node entry, else the most specific pattern entry (``search_*``), else None."""
+        exact = self.nodes.get(node_name)
+        if exact is not None:
+            return exact
+        for pattern in self._patterns:
+            if fnmatch.fnmatchcase(node_name, pattern):
+                return self.nodes[pattern].model_copy(update={"node_name": node_name})
+        return None
+
+    @cached_property
+    def _patterns(self) -> tuple[str, ...]:
+        wild = [name for name in self.nodes if any(ch in name for ch in "*?[")]
+        return tuple(sorted(wild, key=lambda p: (-len(p.rstrip("*?")), p)))
+
+    def expand_fallbacks(self, logical_id: str) -> tuple[str, ...]:
+        """Fallbacks of ``logical_id`` and theirs, breadth-first, each once, never itself."""
+        return self._fallback_cache.setdefault(logical_id, _expand(self.policies, logical_id))
+
+    @cached_property
+    def _fallback_cache(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+
+def _expand(policies: Mapping[str, ModelPolicy], start: str) -> tuple[str, ...]:
+    seen = {start}
+    order: list[str] = []
+    queue = deque(policies[start].fallback_models if start in policies else ())
+    while queue:
+        model = queue.popleft()
+        if model in seen or model not in policies:
+            continue
+        seen.add(model)
+        order.append(model)
+        queue.extend(policies[model].fallback_models)
+    return tuple(order)

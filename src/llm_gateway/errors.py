@@ -1,0 +1,283 @@
+"""One exception tree for the whole gateway.
+
+Every error knows the HTTP status and the OpenAI-style error ``type`` it maps to, so the HTTP layer
+renders any of them as ``{"error": {"type", "message", "param"?, "code"?}}`` without a lookup table.
+Foreign exceptions (httpx, aiohttp, redis, ...) are translated into this tree at the boundary that
+meets them and never escape it.
+
+    GatewayError                         500 gateway_error
+    ├── ConfigError                      500 configuration_error   (carries every ConfigIssue)
+    ├── InvalidRequest                   400 invalid_request_error
+    │   └── NoEligibleModel              422 invalid_request_error  code=no_eligible_model
+    ├── AuthenticationFailed             401 authentication_error
+    ├── PermissionDenied                 403 permission_error
+    ├── NotFound                         404 not_found_error
+    ├── PayloadTooLarge                  413 invalid_request_error
+    ├── ValidationFailed                 422 invalid_request_error
+    ├── BudgetExceeded                   429 budget_exceeded
+    ├── RateLimited                      429 rate_limit_error
+    ├── ProviderError                    502 provider_error         (one failed attempt)
+    │   ├── ProviderRateLimited          429 from upstream; retryable, may carry retry_after
+    │   ├── ProviderUnavailable          5xx / 408 from upstream; retryable
+    │   ├── ProviderTimeout              no headers / first token / stall in time; not retried
+    │   ├── ProviderConnectionError      connect failed or reset; retryable
+    │   ├── ProviderStreamError          stream cut, malformed or ended with an error event
+    │   ├── ContextLengthExceeded        400; falls back to a larger-context model
+    │   ├── ContentFiltered              400; surfaced as is, never retried
+    │   ├── ProviderAuthError            401/402/403 from upstream; surfaced, never retried
+    │   └── ProviderBadRequest           other 4xx; surfaced, never retried
+    └── AllModelsFailed                  502/503/504 (from the last failure); names each attempt
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    status_code: int = 500
+    error_type: str = "gateway_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The OpenAI-compatible error body: ``{"error": {...}}``."""
+        error: dict[str, Any] = {"type": self.error_type, "message": self.message}
+        if self.param is not None:
+            error["param"] = self.param
+        if self.code is not None:
+            error["code"] = self.code
+        error.update(self.extra())
+        return {"error": error}
+
+    def extra(self) -> dict[str, Any]:
+        """Additional fields for the error body; subclasses add context here."""
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    """One problem in a config file, located by file name and key path."""
+
+    file: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}" if self.path else self.file
+        return f"{where}: {self.message}"
+
+
+class ConfigError(GatewayError):
+    """The configuration is invalid; ``issues`` lists every problem found, not just the first."""
+
+    status_code = 500
+    error_type = "configuration_error"
+
+    def __init__(self, issues: list[ConfigIssue]) -> None:
+        self.issues = list(issues)
+        lines = "\n".join(f"  - {issue}" for issue in self.issues)
+        super().__init__(f"{len(self.issues)} configuration error(s):\n{lines}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"issues": [str(issue) for issue in self.issues]}
+
+
+class InvalidRequest(GatewayError):
+    status_code = 400
+    error_type = "invalid_request_error"
+
+
+class NoEligibleModel(InvalidRequest):
+    """No model satisfies the hard constraints; ``rejections`` maps each model to why."""
+
+    status_code = 422
+    code = "no_eligible_model"
+
+    def __init__(self, message: str, rejections: dict[str, list[str]]) -> None:
+        self.rejections = rejections
+        detail = "; ".join(f"{model}: {', '.join(why)}" for model, why in rejections.items())
+        super().__init__(f"{message} ({detail})" if detail else message)
+
+    def extra(self) -> dict[str, Any]:
+        return {"rejected": self.rejections}
+
+
+class AuthenticationFailed(GatewayError):
+    status_code = 401
+    error_type = "authentication_error"
+
+
+class PermissionDenied(GatewayError):
+    status_code = 403
+    error_type = "permission_error"
+
+
+class NotFound(GatewayError):
+    status_code = 404
+    error_type = "not_found_error"
+
+
+class PayloadTooLarge(GatewayError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class ValidationFailed(GatewayError):
+    status_code = 422
+    error_type = "invalid_request_error"
+
+
+class BudgetExceeded(GatewayError):
+    status_code = 429
+    error_type = "budget_exceeded"
+    code = "budget_exceeded"
+
+
+class RateLimited(GatewayError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderError(GatewayError):
+    """One attempt against one model failed.
+
+    ``retryable`` says whether the same model may be tried again; ``fallback`` whether the next
+    model of the chain may be tried; ``counts_against_model`` whether the failure is the provider's
+    (feeds the circuit breaker). ``upstream_status`` is the provider's HTTP status, if any.
+    """
+
+    status_code = 502
+    error_type = "provider_error"
+    retryable = False
+    fallback = True
+    counts_against_model = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        model: str | None = None,
+        provider: str | None = None,
+        upstream_status: int | None = None,
+        retry_after: float | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code)
+        self.model = model
+        self.provider = provider
+        self.upstream_status = upstream_status
+        self.retry_after = retry_after
+
+    def extra(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.model is not None:
+            extra["model"] = self.model
+        if self.provider is not None:
+            extra["provider"] = self.provider
+        if self.upstream_status is not None:
+            extra["upstream_status"] = self.upstream_status
+        return extra
+
+    def describe(self) -> str:
+        """One line naming model, kind and message, for aggregated errors and traces."""
+        status = f" {self.upstream_status}" if self.upstream_status is not None else ""
+        return f"{self.model or '?'}: {type(self).__name__}{status}: {self.message}"
+
+
+class ProviderRateLimited(ProviderError):
+    status_code = 429
+    error_type = "rate_limit_error"
+    retryable = True
+
+
+class ProviderUnavailable(ProviderError):
+    status_code = 503
+    retryable = True
+
+
+class ProviderTimeout(ProviderError):
+    """Nothing (or nothing more) arrived in time. Not retried on the same model: a provider that
+    sends nothing is moved past at once."""
+
+    status_code = 504
+    error_type = "timeout_error"
+
+
+class ProviderConnectionError(ProviderError):
+    status_code = 502
+    retryable = True
+
+
+class ProviderStreamError(ProviderError):
+    status_code = 502
+
+
+class ContextLengthExceeded(ProviderError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "context_length_exceeded"
+    counts_against_model = False
+
+
+class ContentFiltered(ProviderError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "content_filter"
+    fallback = False
+    counts_against_model = False
+
+
+class ProviderAuthError(ProviderError):
+    status_code = 502
+    error_type = "provider_auth_error"
+    fallback = True
+
+
+class ProviderBadRequest(ProviderError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    fallback = False
+    counts_against_model = False
+
+
+class AllModelsFailed(GatewayError):
+    """Every model of the chain failed; the message names each attempt's failure."""
+
+    error_type = "provider_error"
+    code = "all_models_failed"
+
+    def __init__(self, failures: list[ProviderError]) -> None:
+        self.failures = list(failures)
+        last = self.failures[-1] if self.failures else None
+        self.status_code = _aggregate_status(last)
+        detail = "; ".join(failure.describe() for failure in self.failures)
+        super().__init__(f"all {len(self.failures)} attempt(s) failed: {detail}")
+
+    def extra(self) -> dict[str, Any]:
+        return {"attempts": [failure.describe() for failure in self.failures]}
+
+
+def _aggregate_status(last: ProviderError | None) -> int:
+    if last is None:
+        return 503
+    if isinstance(last, ProviderTimeout):
+        return 504
+    if isinstance(last, ProviderRateLimited | ProviderUnavailable):
+        return 503
+    return 502

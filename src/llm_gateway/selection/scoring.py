@@ -1,0 +1,156 @@
+"""Scoring of eligible models under a strategy. Pure: plain values in, plain values out.
+
+Each model gets components in 0..1 (higher is better): ``cost`` (cheapest eligible = 1),
+``quality``, ``latency`` (fastest = 1; observed when there are enough samples, else declared),
+``reliability`` (1 - observed error rate; 0.97 prior) and ``preferred`` (share of the node's
+preferred capabilities it has). A strategy is a weighting of them. ``COST_OPTIMIZED`` ranks by
+expected cost first and uses the weighted score only to break ties, so it never prefers a more
+expensive model over a cheaper eligible one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from llm_gateway.model_policy import Capability, CostTier, ModelPolicy
+from llm_gateway.selection.signals import ModelStats
+
+
+class SelectionStrategy(StrEnum):
+    BALANCED = "balanced"
+    COST_OPTIMIZED = "cost_optimized"
+    QUALITY_OPTIMIZED = "quality_optimized"
+    LATENCY_OPTIMIZED = "latency_optimized"
+
+
+WEIGHTS: Mapping[SelectionStrategy, Mapping[str, float]] = {
+    SelectionStrategy.BALANCED: {
+        "cost": 0.25,
+        "quality": 0.30,
+        "latency": 0.15,
+        "reliability": 0.15,
+        "preferred": 0.15,
+    },
+    SelectionStrategy.COST_OPTIMIZED: {
+        "cost": 0.60,
+        "quality": 0.10,
+        "latency": 0.10,
+        "reliability": 0.10,
+        "preferred": 0.10,
+    },
+    SelectionStrategy.QUALITY_OPTIMIZED: {
+        "cost": 0.05,
+        "quality": 0.60,
+        "latency": 0.05,
+        "reliability": 0.15,
+        "preferred": 0.15,
+    },
+    SelectionStrategy.LATENCY_OPTIMIZED: {
+        "cost": 0.10,
+        "quality": 0.10,
+        "latency": 0.55,
+        "reliability": 0.15,
+        "preferred": 0.10,
+    },
+}
+
+_TIER_LATENCY_MS = {
+    CostTier.LOW: 400.0,
+    CostTier.MEDIUM: 700.0,
+    CostTier.HIGH: 1100.0,
+    CostTier.PREMIUM: 1600.0,
+}
+_PRIOR_RELIABILITY = 0.97
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreBreakdown:
+    """The components of one model's score and the weighted total."""
+
+    total: float
+    cost: float
+    quality: float
+    latency: float
+    reliability: float
+    preferred: float
+    expected_cost: Decimal
+    latency_ms: float
+    observed: bool
+
+    def as_dict(self) -> dict[str, float | str | bool]:
+        return {
+            "total": round(self.total, 4),
+            "cost": round(self.cost, 4),
+            "quality": round(self.quality, 4),
+            "latency": round(self.latency, 4),
+            "reliability": round(self.reliability, 4),
+            "preferred": round(self.preferred, 4),
+            "expected_cost_usd": str(self.expected_cost),
+            "latency_ms": round(self.latency_ms, 1),
+            "observed": self.observed,
+        }
+
+
+def expected_latency_ms(policy: ModelPolicy, stats: ModelStats | None) -> tuple[float, bool]:
+    """Observed smoothed latency when known, else the declared or tier-typical one."""
+    if stats is not None:
+        return stats.latency_ms, True
+    if policy.typical_latency_ms is not None:
+        return policy.typical_latency_ms, False
+    return _TIER_LATENCY_MS[policy.cost_tier], False
+
+
+def score_models(
+    models: Sequence[ModelPolicy],
+    strategy: SelectionStrategy,
+    *,
+    preferred: frozenset[Capability],
+    input_tokens: int,
+    output_tokens: int,
+    stats: Mapping[str, ModelStats],
+) -> dict[str, ScoreBreakdown]:
+    """Score every model in ``models`` (all assumed eligible) under ``strategy``."""
+    if not models:
+        return {}
+    costs = {m.logical_id: m.expected_cost(input_tokens, output_tokens) for m in models}
+    latencies = {m.logical_id: expected_latency_ms(m, stats.get(m.logical_id)) for m in models}
+    lo_cost, hi_cost = min(costs.values()), max(costs.values())
+    lo_lat = min(v[0] for v in latencies.values())
+    hi_lat = max(v[0] for v in latencies.values())
+    weights = WEIGHTS[strategy]
+    scores = {}
+    for m in models:
+        lid = m.logical_id
+        observed = stats.get(lid)
+        parts = {
+            "cost": _inverse_norm(float(costs[lid]), float(lo_cost), float(hi_cost)),
+            "quality": m.effective_quality,
+            "latency": _inverse_norm(latencies[lid][0], lo_lat, hi_lat),
+            "reliability": 1.0 - observed.error_rate if observed else _PRIOR_RELIABILITY,
+            "preferred": len(preferred & m.capabilities) / len(preferred) if preferred else 1.0,
+        }
+        total = sum(weights[name] * value for name, value in parts.items())
+        scores[lid] = ScoreBreakdown(
+            total=total,
+            expected_cost=costs[lid],
+            latency_ms=latencies[lid][0],
+            observed=latencies[lid][1],
+            **parts,
+        )
+    return scores
+
+
+def rank(scores: Mapping[str, ScoreBreakdown], strategy: SelectionStrategy) -> list[str]:
+    """Model ids best first; deterministic (ties broken by id)."""
+    if strategy is SelectionStrategy.COST_OPTIMIZED:
+        return sorted(scores, key=lambda lid: (scores[lid].expected_cost, -scores[lid].total, lid))
+    return sorted(scores, key=lambda lid: (-round(scores[lid].total, 9), lid))
+
+
+def _inverse_norm(value: float, lo: float, hi: float) -> float:
+    if hi == lo:
+        return 1.0
+    return (hi - value) / (hi - lo)
