@@ -20,7 +20,8 @@ meets them and never escape it.
     │   ├── ProviderRateLimited          429 from upstream; retryable, may carry retry_after
     │   ├── ProviderUnavailable          5xx / 408 from upstream; retryable
     │   ├── ProviderTimeout              no headers / first token / stall in time; not retried
-    │   ├── ProviderConnectionError      connect failed or reset; retryable
+    │   ├── ProviderConnectionError      connect refused or reset; retryable
+    │   ├── ProviderDisconnected         accepted, then hung up without answering; not retried
     │   ├── ProviderStreamError          stream cut, malformed or ended with an error event
     │   ├── ContextLengthExceeded        400; falls back to a larger-context model
     │   ├── ContentFiltered              400; surfaced as is, never retried
@@ -222,6 +223,13 @@ class ProviderTimeout(ProviderError):
 class ProviderConnectionError(ProviderError):
     status_code = 502
     retryable = True
+
+
+class ProviderDisconnected(ProviderError):
+    """The provider accepted the connection and hung up without answering: not retried, the
+    request moves to the next model at once."""
+
+    status_code = 502
 
 
 class ProviderStreamError(ProviderError):
