@@ -1,0 +1,215 @@
+"""Attempting a plan's models in order: fallbacks across models, retries within one.
+
+``ChainRunner.run(plan, call)`` walks ``(selected, *fallbacks)``; for each model it asks the
+circuit breaker, makes ProviderRequests and calls ``call(policy, request)`` (a non-streaming
+completion, or the opening of a stream up to its first token), and on a ProviderError lets the
+pure :class:`~llm_gateway.resilience.retry.RetryPolicy` decide: retry the same model after a
+delay, fall back to the next, or surface the error to the caller. When every model failed it
+raises :class:`~llm_gateway.errors.AllModelsFailed` naming each failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from llm_gateway.errors import (
+    AllModelsFailed,
+    ContentFiltered,
+    ContextLengthExceeded,
+    ProviderError,
+    ProviderTimeout,
+)
+from llm_gateway.exchange import AttemptRecord, Plan
+from llm_gateway.model_policy import ModelPolicy
+from llm_gateway.providers.base import Provider, ProviderRequest
+from llm_gateway.resilience.circuit import CircuitBreakers
+from llm_gateway.resilience.retry import RetryAction, RetryPolicy
+from llm_gateway.selection.signals import InMemorySignals
+
+T = TypeVar("T")
+Call = Callable[[ModelPolicy, ProviderRequest], Awaitable[T]]
+
+_DEADLINE_MARGIN_S = 0.05
+
+
+@dataclass(slots=True)
+class ChainRunner:
+    """Runs attempts for plans. Shared by every request; holds no per-request state."""
+
+    providers: Any  # ProviderRegistry: .get(name) -> Provider
+    circuits: CircuitBreakers
+    signals: InMemorySignals
+    retry: RetryPolicy
+    fallback_enabled: bool = True
+    clock: Callable[[], float] = time.monotonic
+    rand: Callable[[], float] = random.random
+
+    async def run(
+        self, plan: Plan, call: Call[T], *, skip: frozenset[str] = frozenset()
+    ) -> tuple[ModelPolicy, T]:
+        """First success of ``call`` along the plan's chain; raises AllModelsFailed or the
+        surfaced ProviderError."""
+        failures: list[ProviderError] = []
+        for policy in self._candidates(plan, failures, skip):
+            outcome = await self._attempt_model(plan, policy, call, failures)
+            if outcome is not _FAILED:
+                return policy, cast(T, outcome)
+        raise AllModelsFailed(failures or [_deadline_error(plan)])
+
+    def request_for(self, plan: Plan, policy: ModelPolicy, body: Any = None) -> ProviderRequest:
+        """The provider's view of the request: model swapped for the provider's id."""
+        payload = dict(body if body is not None else plan.request)
+        payload["model"] = policy.provider_model_id
+        if plan.stream:
+            options = dict(payload.get("stream_options") or {})
+            options["include_usage"] = True
+            payload["stream_options"] = options
+        return ProviderRequest(
+            body=payload,
+            policy=policy,
+            deadlines=plan.deadlines_for(policy),
+            deadline_at=plan.deadline_at,
+            trace_id=plan.trace_id,
+        )
+
+    def provider_for(self, policy: ModelPolicy) -> Provider:
+        provider: Provider = self.providers.get(policy.provider)
+        return provider
+
+    def record_success(self, policy: ModelPolicy, latency_ms: float) -> None:
+        self.circuits.record_success(policy.logical_id)
+        self.signals.record(policy.logical_id, latency_ms, ok=True)
+
+    def record_failure(self, policy: ModelPolicy, error: ProviderError, latency_ms: float) -> None:
+        if error.counts_against_model:
+            self.circuits.record_failure(policy.logical_id, error.describe())
+            self.signals.record(policy.logical_id, latency_ms, ok=False)
+
+    def _candidates(
+        self, plan: Plan, failures: list[ProviderError], skip: frozenset[str]
+    ) -> Iterator[ModelPolicy]:
+        too_small = 0  # largest context window that was refused as too small
+        for index, policy in enumerate(plan.selection.candidates):
+            if index > 0 and not self.fallback_enabled:
+                return
+            if policy.logical_id in skip:
+                continue
+            if failures and isinstance(failures[-1], ContextLengthExceeded):
+                too_small = max(too_small, _window_of(plan, failures[-1]))
+            if policy.context_window <= too_small:
+                plan.attempts.append(_skipped(policy, self.clock(), "context window too small"))
+                continue
+            if self._remaining(plan) <= 0:
+                failures.append(_deadline_error(plan))
+                return
+            yield policy
+
+    async def _attempt_model(
+        self, plan: Plan, policy: ModelPolicy, call: Call[T], failures: list[ProviderError]
+    ) -> T | object:
+        model = policy.logical_id
+        retries = 0
+        while True:
+            if not self.circuits.allow(model):
+                plan.attempts.append(_skipped(policy, self.clock(), "circuit open"))
+                return _FAILED
+            started = self.clock()
+            try:
+                result = await call(policy, self.request_for(plan, policy))
+            except ProviderError as error:
+                elapsed_ms = (self.clock() - started) * 1000
+                _label(error, policy)
+                self.record_failure(policy, error, elapsed_ms)
+                failures.append(error)
+                decision = self.retry.decide(error, retries, self._remaining(plan), self.rand)
+                if (
+                    isinstance(error, ContentFiltered)
+                    and plan.requirements.fallback_on_content_filter
+                ):
+                    decision = type(decision)(RetryAction.FALLBACK, 0.0, "node allows fallback")
+                plan.attempts.append(_failed(policy, started, elapsed_ms, error, retries, decision))
+                if decision.action is RetryAction.SURFACE:
+                    raise
+                if decision.action is RetryAction.FALLBACK:
+                    return _FAILED
+                retries += 1
+                await asyncio.sleep(decision.delay_s)
+                continue
+            except BaseException:
+                # The caller's own cancellation (or a bug) is never the model's fault.
+                self.circuits.release_probe(model)
+                raise
+            elapsed_ms = (self.clock() - started) * 1000
+            self.record_success(policy, elapsed_ms)
+            plan.attempts.append(
+                AttemptRecord(
+                    model, policy.provider, started, elapsed_ms, True, retry_index=retries
+                )
+            )
+            return result
+
+    def _remaining(self, plan: Plan) -> float:
+        return plan.deadline_at - self.clock() - _DEADLINE_MARGIN_S
+
+
+_FAILED = object()
+
+
+def _label(error: ProviderError, policy: ModelPolicy) -> None:
+    if error.model is None:
+        error.model = policy.logical_id
+    if error.provider is None:
+        error.provider = policy.provider
+
+
+def _window_of(plan: Plan, error: ProviderError) -> int:
+    for policy in plan.selection.candidates:
+        if policy.logical_id == error.model:
+            return policy.context_window
+    return 0
+
+
+def _deadline_error(plan: Plan) -> ProviderTimeout:
+    return ProviderTimeout("request deadline exceeded before any model answered", model=None)
+
+
+def _skipped(policy: ModelPolicy, now: float, why: str) -> AttemptRecord:
+    return AttemptRecord(
+        policy.logical_id,
+        policy.provider,
+        now,
+        0.0,
+        False,
+        error=why,
+        skipped=True,
+        decision="fallback",
+    )
+
+
+def _failed(
+    policy: ModelPolicy,
+    started: float,
+    elapsed_ms: float,
+    error: ProviderError,
+    retries: int,
+    decision: Any,
+) -> AttemptRecord:
+    return AttemptRecord(
+        model=policy.logical_id,
+        provider=policy.provider,
+        started_at=started,
+        duration_ms=elapsed_ms,
+        ok=False,
+        error=error.message,
+        error_type=type(error).__name__,
+        upstream_status=error.upstream_status,
+        retry_index=retries,
+        decision=f"{decision.action.value}: {decision.reason}"
+        if decision.reason
+        else decision.action.value,
+    )

@@ -1,0 +1,100 @@
+"""The values one request carries through the gateway: the caller's route, the plan made for it,
+each attempt's record and the final response."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm_gateway.cost import ZERO_COST, CostBreakdown
+from llm_gateway.model_policy import Deadlines, ModelPolicy, NodeRequirements
+from llm_gateway.model_selector import SelectionResult
+from llm_gateway.providers.base import Usage
+from llm_gateway.selection.scoring import SelectionStrategy
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Who asks and for what: node, strategy, trace id, caller identity, an explicit model."""
+
+    node_name: str = "default"
+    strategy: SelectionStrategy | None = None
+    trace_id: str | None = None
+    user_id: str | None = None
+    api_key_id: str | None = None
+    requested_model: str | None = None
+    capabilities: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    """One call to one model: outcome, timing, and the error when it failed."""
+
+    model: str
+    provider: str
+    started_at: float
+    duration_ms: float
+    ok: bool
+    error: str | None = None
+    error_type: str | None = None
+    upstream_status: int | None = None
+    retry_index: int = 0
+    decision: str | None = None
+    skipped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "model": self.model,
+            "provider": self.provider,
+            "duration_ms": round(self.duration_ms, 3),
+            "ok": self.ok,
+            "retry_index": self.retry_index,
+        }
+        for name in ("error", "error_type", "upstream_status", "decision"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.skipped:
+            out["skipped"] = True
+        return out
+
+
+@dataclass(slots=True)
+class Plan:
+    """What the gateway decided before calling anyone."""
+
+    request: Mapping[str, Any]
+    route: Route
+    trace_id: str
+    selection: SelectionResult
+    requirements: NodeRequirements
+    deadlines_default: Deadlines
+    deadline_at: float
+    started_at: float
+    input_tokens: int
+    output_tokens: int
+    stream: bool
+    include_usage: bool = False
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    reservation: Any = None
+
+    def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
+        """Node deadlines over the model's over the defaults."""
+        return self.requirements.deadlines.merged_over(
+            policy.deadlines.merged_over(self.deadlines_default)
+        )
+
+
+@dataclass(slots=True)
+class GatewayResponse:
+    """A complete answer: the OpenAI body (``model`` = the logical id that answered) and how."""
+
+    body: dict[str, Any]
+    model: ModelPolicy
+    usage: Usage | None
+    cost: CostBreakdown = ZERO_COST
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    trace_id: str = ""
+    overhead_ms: float = 0.0
+    duration_ms: float = 0.0

@@ -1,0 +1,417 @@
+"""The gateway core: the one pipeline every entry point calls.
+
+    complete(request, route)  /  stream(request, route)
+      1. plan     resolve requirements, estimate tokens, select primary + fallbacks (cached)
+      2. admit    admission hooks (budgets, rate limits) reserve before any call
+      3. attempt  ChainRunner: circuit → provider → retry/fallback (chain.py; streaming.py)
+      4. settle   cost from provider-reported usage or list prices; hooks settle reservations
+      5. record   selection signals, tracer metrics and sampled trace — in memory, O(1)
+
+``get_llm_gateway()`` returns the process's gateway; ``build_gateway(settings)`` builds one (the
+HTTP app does this in its lifespan and installs it with ``set_llm_gateway``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from llm_gateway.chain import ChainRunner
+from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
+from llm_gateway.errors import GatewayError, InvalidRequest, NotFound
+from llm_gateway.exchange import GatewayResponse, Plan, Route
+from llm_gateway.health import build_health_report
+from llm_gateway.model_policy import (
+    DEFAULT_DEADLINES,
+    Capability,
+    Deadlines,
+    ModelPolicy,
+    ModelPolicyRegistry,
+    set_model_policy_registry,
+)
+from llm_gateway.model_selector import (
+    ModelSelector,
+    SelectionContext,
+    SelectionStrategy,
+    set_model_selector,
+)
+from llm_gateway.providers.base import ProviderRequest, ProviderResponse, Usage
+from llm_gateway.resilience.circuit import CircuitBreakers, CircuitConfig, CircuitState
+from llm_gateway.resilience.retry import RetryPolicy
+from llm_gateway.selection.signals import InMemorySignals
+from llm_gateway.settings import Settings, get_settings
+from llm_gateway.streaming import GatewayStream
+from llm_gateway.tokens import estimate_output_tokens, estimate_prompt_tokens
+from llm_gateway.tracing import Tracer, set_tracer
+
+__all__ = [
+    "GatewayResponse",
+    "GatewayStream",
+    "LLMGateway",
+    "Route",
+    "build_gateway",
+    "get_llm_gateway",
+    "set_llm_gateway",
+]
+
+
+class AdmissionHook(Protocol):
+    """Budgets and rate limits: reserve before the call, settle after it."""
+
+    async def admit(self, plan: Plan) -> None: ...
+
+    async def settle(self, plan: Plan, cost: CostBreakdown, ok: bool) -> None: ...
+
+
+class LLMGateway:
+    """Selection, admission, attempts, settlement and recording for every request."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        registry: ModelPolicyRegistry,
+        selector: ModelSelector,
+        signals: InMemorySignals,
+        providers: Any,
+        circuits: CircuitBreakers,
+        tracer: Tracer,
+        admission: list[AdmissionHook] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.selector = selector
+        self.signals = signals
+        self.providers = providers
+        self.circuits = circuits
+        self.tracer = tracer
+        self.admission: list[AdmissionHook] = admission or []
+        self.runner = ChainRunner(
+            providers=providers,
+            circuits=circuits,
+            signals=signals,
+            retry=RetryPolicy(
+                max_retries=settings.GATEWAY_MAX_RETRIES,
+                base_delay_s=settings.GATEWAY_RETRY_DELAY,
+            ),
+            fallback_enabled=settings.GATEWAY_FALLBACK_ENABLED,
+        )
+        self._deadlines = Deadlines(
+            headers_s=settings.GATEWAY_HEADERS_TIMEOUT,
+            first_token_s=settings.GATEWAY_FIRST_TOKEN_TIMEOUT,
+            stall_s=settings.GATEWAY_STALL_TIMEOUT,
+            total_s=settings.GATEWAY_TOTAL_TIMEOUT,
+        ).merged_over(DEFAULT_DEADLINES)
+        circuits.subscribe(self._on_circuit_change)
+
+    # -- entry points ---------------------------------------------------------------------
+
+    def resolve_route(
+        self,
+        model_field: str | None,
+        *,
+        node: str | None = None,
+        strategy: str | None = None,
+        trace_id: str | None = None,
+        user_id: str | None = None,
+        api_key_id: str | None = None,
+    ) -> Route:
+        """Map the ``model`` field (logical id, node name or ``auto``) and headers to a Route."""
+        requested: str | None = None
+        node_name = node or "default"
+        if model_field and model_field != "auto":
+            if self.registry.find_policy(model_field) is not None:
+                requested = model_field
+            elif node is None and self.registry.get_node(model_field) is not None:
+                node_name = model_field
+            else:
+                raise NotFound(
+                    f"unknown model '{model_field}': not a model id, a node name or 'auto' "
+                    "(GET /v1/models lists them)",
+                    param="model",
+                    code="model_not_found",
+                )
+        return Route(
+            node_name=node_name,
+            strategy=_strategy(strategy),
+            trace_id=trace_id,
+            user_id=user_id,
+            api_key_id=api_key_id,
+            requested_model=requested,
+        )
+
+    async def complete(self, request: Mapping[str, Any], route: Route) -> GatewayResponse:
+        """The whole answer from the first model that gives one. Raises GatewayError."""
+        plan = self.plan(request, route, stream=False)
+        await self._admit(plan)
+        try:
+            policy, response = await self.runner.run(plan, self._call_complete)
+        except GatewayError as error:
+            await self.finish(plan, None, None, error)
+            raise
+        body = response.body
+        body["model"] = policy.logical_id
+        cost = await self.finish(plan, policy, response.usage, None)
+        usage = body.get("usage")
+        if isinstance(usage, dict):
+            usage["cost"] = float(cost.total)
+        return GatewayResponse(
+            body=body,
+            model=policy,
+            usage=response.usage,
+            cost=cost,
+            attempts=plan.attempts,
+            trace_id=plan.trace_id,
+            overhead_ms=self.overhead_ms(plan),
+            duration_ms=(time.monotonic() - plan.started_at) * 1000,
+        )
+
+    def stream(self, request: Mapping[str, Any], route: Route) -> GatewayStream:
+        """A stream to ``await .start()`` and iterate; see :mod:`llm_gateway.streaming`."""
+        return _AdmittedStream(self, self.plan(request, route, stream=True))
+
+    async def health_check(self) -> dict[str, Any]:
+        """``overall_status`` (healthy|degraded|unhealthy) with provider and model detail."""
+        return await build_health_report(self)
+
+    async def aclose(self) -> None:
+        await self.providers.close_all()
+
+    # -- pipeline steps -------------------------------------------------------------------
+
+    def plan(self, request: Mapping[str, Any], route: Route, *, stream: bool) -> Plan:
+        """Select models for the request; raises InvalidRequest / NoEligibleModel / NotFound."""
+        messages = request.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise InvalidRequest("'messages' must be a non-empty array", param="messages")
+        now = time.monotonic()
+        input_tokens = estimate_prompt_tokens(request)
+        output_tokens = estimate_output_tokens(request, None)
+        context = SelectionContext(
+            node_name=route.node_name,
+            capabilities=_implied_capabilities(request, stream, route.capabilities),
+            strategy=route.strategy,
+            estimated_input_tokens=input_tokens,
+            estimated_output_tokens=output_tokens,
+            trace_id=route.trace_id,
+            requested_model=route.requested_model,
+        )
+        selection = self.selector.select(context)
+        options = request.get("stream_options")
+        return Plan(
+            request=request,
+            route=route,
+            trace_id=route.trace_id or uuid.uuid4().hex,
+            selection=selection,
+            requirements=selection.requirements,
+            deadlines_default=self._deadlines,
+            deadline_at=now
+            + self._total_deadline(selection.requirements, selection.selected_model),
+            started_at=now,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            stream=stream,
+            include_usage=bool(isinstance(options, dict) and options.get("include_usage")),
+        )
+
+    async def _admit(self, plan: Plan) -> None:
+        for hook in self.admission:
+            await hook.admit(plan)
+
+    async def _call_complete(
+        self, policy: ModelPolicy, request: ProviderRequest
+    ) -> ProviderResponse:
+        return await self.runner.provider_for(policy).complete(request)
+
+    async def finish(
+        self,
+        plan: Plan,
+        policy: ModelPolicy | None,
+        usage: Usage | None,
+        error: GatewayError | None,
+        *,
+        cost: CostBreakdown | None = None,
+        stream: GatewayStream | None = None,
+    ) -> CostBreakdown:
+        """Settle cost and reservations, then record. Failed attempts are never billed."""
+        if policy is not None and (cost is None or cost is ZERO_COST):
+            cost = compute_cost(usage, policy)
+        if stream is not None and cost is not None:
+            cost = stream.settled_cost(cost)
+            stream.cost = cost
+        final = cost or ZERO_COST
+        ok = error is None
+        for hook in self.admission:
+            await hook.settle(plan, final, ok)
+        duration_ms = (time.monotonic() - plan.started_at) * 1000
+        self.tracer.record(
+            trace_id=plan.trace_id,
+            duration_ms=duration_ms,
+            ok=ok,
+            model=policy.logical_id if policy else None,
+            node=plan.route.node_name,
+            cost=final.total,
+            capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
+            detail=lambda: _trace_detail(plan, policy, usage, final, error, duration_ms),
+        )
+        return final
+
+    def overhead_ms(self, plan: Plan) -> float:
+        """Time spent in the gateway itself: elapsed minus time inside provider calls."""
+        elapsed = (time.monotonic() - plan.started_at) * 1000
+        upstream = sum(a.duration_ms for a in plan.attempts)
+        return max(0.0, elapsed - upstream)
+
+    def _total_deadline(self, requirements: Any, policy: ModelPolicy) -> float:
+        merged = requirements.deadlines.merged_over(policy.deadlines.merged_over(self._deadlines))
+        return float(merged.total_s or self.settings.GATEWAY_TOTAL_TIMEOUT)
+
+    def _on_circuit_change(self, model: str, old: CircuitState, new: CircuitState) -> None:
+        """Keep selection's view of availability in step with the breakers."""
+        if new is CircuitState.OPEN:
+            self.signals.set_available(model, False)
+            cooldown = self.circuits.state(model).cooldown_s
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+            # After the cool-down the model is selectable again; the breaker lets one probe in.
+            loop.call_later(cooldown, self.signals.set_available, model, True)
+        elif new is CircuitState.CLOSED:
+            self.signals.set_available(model, True)
+
+
+class _AdmittedStream(GatewayStream):
+    """A GatewayStream whose start() runs the admission hooks first."""
+
+    async def start(self) -> None:
+        await self._gateway._admit(self.plan)
+        await super().start()
+
+
+def _strategy(value: str | None) -> SelectionStrategy | None:
+    if value is None or value == "":
+        return None
+    try:
+        return SelectionStrategy(value.lower())
+    except ValueError:
+        known = ", ".join(s.value for s in SelectionStrategy)
+        raise InvalidRequest(
+            f"unknown strategy '{value}' (known: {known})", param="strategy"
+        ) from None
+
+
+def _implied_capabilities(
+    request: Mapping[str, Any], stream: bool, extra: tuple[str, ...]
+) -> tuple[str, ...]:
+    caps = list(extra)
+    if stream:
+        caps.append(Capability.STREAMING)
+    if request.get("tools") or request.get("functions"):
+        caps.append(Capability.FUNCTION_CALLING)
+    return tuple(caps)
+
+
+def _trace_detail(
+    plan: Plan,
+    policy: ModelPolicy | None,
+    usage: Usage | None,
+    cost: CostBreakdown,
+    error: GatewayError | None,
+    duration_ms: float,
+) -> dict[str, Any]:
+    selection = plan.selection
+    return {
+        "trace_id": plan.trace_id,
+        "timestamp": time.time(),
+        "ok": error is None,
+        "node_name": plan.route.node_name,
+        "strategy": selection.strategy.value,
+        "stream": plan.stream,
+        "requested_model": plan.route.requested_model,
+        "selected_model": selection.selected_model.logical_id,
+        "fallback_chain": list(selection.fallback_chain),
+        "selection_reasons": list(selection.reasons),
+        "model": policy.logical_id if policy else None,
+        "provider": policy.provider if policy else None,
+        "provider_model_id": policy.provider_model_id if policy else None,
+        "attempts": [a.as_dict() for a in plan.attempts],
+        "duration_ms": round(duration_ms, 3),
+        "estimated_input_tokens": plan.input_tokens,
+        "usage": _usage_dict(usage),
+        "cost": cost.as_dict(),
+        "error": error.to_dict()["error"] if error else None,
+        "user_id": plan.route.user_id,
+        "api_key_id": plan.route.api_key_id,
+    }
+
+
+def _usage_dict(usage: Usage | None) -> dict[str, Any] | None:
+    if usage is None:
+        return None
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "cached_prompt_tokens": usage.cached_prompt_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "provider_cost": str(usage.cost) if usage.cost is not None else None,
+    }
+
+
+def build_gateway(
+    settings: Settings | None = None,
+    *,
+    registry: ModelPolicyRegistry | None = None,
+    providers: Any = None,
+    signals: InMemorySignals | None = None,
+) -> LLMGateway:
+    """A gateway with its registry, selector, providers, breakers and tracer."""
+    from llm_gateway.providers.registry import ProviderRegistry
+
+    settings = settings or get_settings()
+    registry = registry or ModelPolicyRegistry(settings.config_dir)
+    signals = signals or InMemorySignals()
+    return LLMGateway(
+        settings=settings,
+        registry=registry,
+        selector=ModelSelector(registry, signals),
+        signals=signals,
+        providers=providers or ProviderRegistry(registry.catalog, settings),
+        circuits=CircuitBreakers(
+            CircuitConfig(
+                failure_threshold=settings.GATEWAY_CIRCUIT_FAILURE_THRESHOLD,
+                base_cooldown_s=settings.GATEWAY_CIRCUIT_COOLDOWN_S,
+                max_cooldown_s=settings.GATEWAY_CIRCUIT_MAX_COOLDOWN_S,
+            )
+        ),
+        tracer=Tracer(
+            sampling_rate=settings.GATEWAY_TRACE_SAMPLING_RATE,
+            retention_hours=settings.GATEWAY_METRICS_RETENTION_HOURS,
+            enabled=settings.ENABLE_MODEL_TRACING,
+        ),
+    )
+
+
+_gateway: LLMGateway | None = None
+
+
+def get_llm_gateway() -> LLMGateway:
+    """The process's gateway, built on first use from the environment."""
+    global _gateway
+    if _gateway is None:
+        set_llm_gateway(build_gateway())
+    assert _gateway is not None
+    return _gateway
+
+
+def set_llm_gateway(gateway: LLMGateway | None) -> None:
+    """Install ``gateway`` as the process's; the guide's other accessors then return its parts."""
+    global _gateway
+    _gateway = gateway
+    set_model_policy_registry(gateway.registry if gateway else None)
+    set_model_selector(gateway.selector if gateway else None)
+    set_tracer(gateway.tracer if gateway else None)

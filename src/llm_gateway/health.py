@@ -1,0 +1,78 @@
+"""The gateway's health report: circuit state and observed errors per model, provider status.
+
+No paid endpoint is called: providers report what they know of themselves (connection pools,
+recent failures), and model status comes from the circuit breakers and selection signals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from llm_gateway.model_selector import SelectionContext
+from llm_gateway.resilience.circuit import CircuitState
+
+if TYPE_CHECKING:
+    from llm_gateway.gateway import LLMGateway
+
+
+async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
+    """``overall_status``: unhealthy when some node has no available model (or no model is
+    available at all), degraded when any circuit is not closed or a provider reports trouble,
+    healthy otherwise."""
+    catalog = gateway.registry.catalog
+    circuits = gateway.circuits.snapshot()
+    stats = gateway.signals.snapshot().stats
+    models: dict[str, Any] = {}
+    for lid, policy in catalog.policies.items():
+        circuit = circuits.get(lid)
+        observed = stats.get(lid)
+        models[lid] = {
+            "provider": policy.provider,
+            "circuit": circuit.state.value if circuit else CircuitState.CLOSED.value,
+            "consecutive_failures": circuit.consecutive_failures if circuit else 0,
+            "last_error": circuit.last_error if circuit else None,
+            "recent_error_rate": round(observed.error_rate, 4) if observed else None,
+            "latency_ms": round(observed.latency_ms, 1) if observed else None,
+            "enabled": policy.enabled,
+        }
+    providers = await _provider_health(gateway)
+    unservable = _unservable_nodes(gateway)
+    not_closed = [m for m, v in models.items() if v["circuit"] != CircuitState.CLOSED.value]
+    troubled = [n for n, v in providers.items() if v["status"] in {"down", "degraded"}]
+    if unservable or len(not_closed) == len(models):
+        overall = "unhealthy"
+    elif not_closed or troubled:
+        overall = "degraded"
+    else:
+        overall = "healthy"
+    return {
+        "overall_status": overall,
+        "config_version": gateway.registry.version,
+        "simulated": bool(gateway.settings.use_simulator),
+        "providers": providers,
+        "models": models,
+        "open_circuits": not_closed,
+        "unservable_nodes": unservable,
+    }
+
+
+async def _provider_health(gateway: LLMGateway) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, provider in gateway.providers.instantiated().items():
+        health = await provider.health()
+        out[name] = {"status": health.status, "detail": health.detail}
+    return out
+
+
+def _unservable_nodes(gateway: LLMGateway) -> list[str]:
+    from llm_gateway.errors import NoEligibleModel
+
+    unservable = []
+    for node in gateway.registry.get_all_nodes():
+        if any(ch in node for ch in "*?["):
+            continue
+        try:
+            gateway.selector.select(SelectionContext(node_name=node))
+        except NoEligibleModel:
+            unservable.append(node)
+    return unservable

@@ -1,0 +1,206 @@
+"""Traces of requests and the metrics computed from them.
+
+``get_tracer()`` returns the process's :class:`Tracer`. Every request is counted in per-minute
+aggregates (bounded by ``GATEWAY_METRICS_RETENTION_HOURS``); a sampled share of requests
+(``GATEWAY_TRACE_SAMPLING_RATE``, failures always) is kept in full in a bounded in-memory ring,
+and handed to an optional durable sink off the request path. Prompt and completion text is never
+stored unless the tracer is told to.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+_BUCKET_S = 60
+# Log-spaced duration histogram edges in ms: 0.25 ms .. ~17 min, ~12% apart.
+_EDGES = tuple(0.25 * 1.12**i for i in range(160))
+
+
+@dataclass(slots=True)
+class _MinuteBucket:
+    count: int = 0
+    errors: int = 0
+    duration_sum_ms: float = 0.0
+    cost: Decimal = Decimal(0)
+    histogram: Counter[int] = field(default_factory=Counter)
+    models: Counter[str] = field(default_factory=Counter)
+    capabilities: Counter[str] = field(default_factory=Counter)
+    nodes: Counter[str] = field(default_factory=Counter)
+
+
+class TraceSink(Protocol):
+    """Durable storage for sampled traces (e.g. SQLite/PostgreSQL); must not block."""
+
+    def submit(self, trace: dict[str, Any]) -> None: ...
+
+
+class Tracer:
+    """Bounded in-memory traces and per-minute metrics. Not thread-safe: one event loop."""
+
+    def __init__(
+        self,
+        *,
+        sampling_rate: float = 1.0,
+        retention_hours: int = 168,
+        max_traces: int = 10_000,
+        enabled: bool = True,
+        sink: TraceSink | None = None,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.sampling_rate = sampling_rate
+        self.enabled = enabled
+        self.sink = sink
+        self._retention_s = retention_hours * 3600
+        self._max_traces = max_traces
+        self._clock = clock
+        self._rand = rand
+        self._traces: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._buckets: OrderedDict[int, _MinuteBucket] = OrderedDict()
+
+    def record(
+        self,
+        *,
+        trace_id: str,
+        duration_ms: float,
+        ok: bool,
+        model: str | None,
+        node: str,
+        cost: Decimal,
+        capabilities: tuple[str, ...] = (),
+        detail: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """Count the request; keep its full trace (built lazily by ``detail``) when sampled."""
+        now = self._clock()
+        bucket = self._bucket(now)
+        bucket.count += 1
+        bucket.errors += 0 if ok else 1
+        bucket.duration_sum_ms += duration_ms
+        bucket.cost += cost
+        bucket.histogram[bisect.bisect_left(_EDGES, duration_ms)] += 1
+        if model:
+            bucket.models[model] += 1
+        bucket.nodes[node] += 1
+        for capability in capabilities:
+            bucket.capabilities[capability] += 1
+        if not self.enabled or detail is None:
+            return
+        if ok and self._rand() >= self.sampling_rate:
+            return
+        trace = detail()
+        trace.setdefault("timestamp", now)
+        self._traces[trace_id] = trace
+        if len(self._traces) > self._max_traces:
+            self._traces.popitem(last=False)
+        if self.sink is not None:
+            self.sink.submit(trace)
+
+    def get_trace(self, trace_id: str) -> dict[str, Any] | None:
+        return self._traces.get(trace_id)
+
+    def list_traces(
+        self, hours: float = 1.0, limit: int = 100, *, errors_only: bool = False
+    ) -> list[dict[str, Any]]:
+        """Newest first, within the last ``hours``."""
+        since = self._clock() - hours * 3600
+        out = []
+        for trace in reversed(self._traces.values()):
+            if trace["timestamp"] < since:
+                break
+            if errors_only and trace.get("ok", True):
+                continue
+            out.append(trace)
+            if len(out) >= limit:
+                break
+        return out
+
+    async def get_trace_metrics(self, hours: float = 1.0) -> dict[str, Any]:
+        """The guide's metrics over the last ``hours`` (every request, not only sampled ones)."""
+        return self.metrics(hours)
+
+    def metrics(self, hours: float = 1.0) -> dict[str, Any]:
+        since = int((self._clock() - hours * 3600) // _BUCKET_S)
+        total = _MinuteBucket()
+        for minute, bucket in self._buckets.items():
+            if minute < since:
+                continue
+            total.count += bucket.count
+            total.errors += bucket.errors
+            total.duration_sum_ms += bucket.duration_sum_ms
+            total.cost += bucket.cost
+            total.histogram.update(bucket.histogram)
+            total.models.update(bucket.models)
+            total.capabilities.update(bucket.capabilities)
+            total.nodes.update(bucket.nodes)
+        n = total.count
+        return {
+            "hours": hours,
+            "request_count": n,
+            "error_count": total.errors,
+            "error_rate": total.errors / n if n else 0.0,
+            "avg_duration_ms": total.duration_sum_ms / n if n else 0.0,
+            "avg_latency": total.duration_sum_ms / n if n else 0.0,
+            "p95_duration_ms": _percentile(total.histogram, n, 0.95),
+            "total_cost": float(total.cost),
+            "cost_per_request": float(total.cost / n) if n else 0.0,
+            "model_distribution": dict(total.models.most_common()),
+            "capability_usage": dict(total.capabilities.most_common()),
+            "node_distribution": dict(total.nodes.most_common()),
+        }
+
+    def hourly_cost(self, now: float | None = None) -> Decimal:
+        since = int(((now or self._clock()) - 3600) // _BUCKET_S)
+        return sum((b.cost for m, b in self._buckets.items() if m >= since), Decimal(0))
+
+    def _bucket(self, now: float) -> _MinuteBucket:
+        minute = int(now // _BUCKET_S)
+        bucket = self._buckets.get(minute)
+        if bucket is None:
+            bucket = self._buckets[minute] = _MinuteBucket()
+            horizon = minute - self._retention_s // _BUCKET_S
+            while self._buckets and next(iter(self._buckets)) < horizon:
+                self._buckets.popitem(last=False)
+        return bucket
+
+
+def _percentile(histogram: Counter[int], n: int, q: float) -> float:
+    if not n:
+        return 0.0
+    rank = math.ceil(q * n)
+    seen = 0
+    for index in sorted(histogram):
+        seen += histogram[index]
+        if seen >= rank:
+            return _EDGES[min(index, len(_EDGES) - 1)]
+    return _EDGES[-1]
+
+
+_tracer: Tracer | None = None
+
+
+def get_tracer() -> Tracer:
+    """The process's tracer (the gateway's, once one is built)."""
+    global _tracer
+    if _tracer is None:
+        from llm_gateway.settings import get_settings
+
+        settings = get_settings()
+        _tracer = Tracer(
+            sampling_rate=settings.GATEWAY_TRACE_SAMPLING_RATE,
+            retention_hours=settings.GATEWAY_METRICS_RETENTION_HOURS,
+            enabled=settings.ENABLE_MODEL_TRACING,
+        )
+    return _tracer
+
+
+def set_tracer(tracer: Tracer | None) -> None:
+    global _tracer
+    _tracer = tracer
