@@ -370,17 +370,19 @@ def build_gateway(
     signals: InMemorySignals | None = None,
 ) -> LLMGateway:
     """A gateway with its registry, selector, providers, breakers and tracer."""
-    from llm_gateway.providers.registry import ProviderRegistry
-
     settings = settings or get_settings()
     registry = registry or ModelPolicyRegistry(settings.config_dir)
     signals = signals or InMemorySignals()
+    if providers is None:
+        from llm_gateway.providers.registry import ProviderRegistry
+
+        providers = ProviderRegistry(registry.catalog, settings)
     return LLMGateway(
         settings=settings,
         registry=registry,
         selector=ModelSelector(registry, signals),
         signals=signals,
-        providers=providers or ProviderRegistry(registry.catalog, settings),
+        providers=providers,
         circuits=CircuitBreakers(
             CircuitConfig(
                 failure_threshold=settings.GATEWAY_CIRCUIT_FAILURE_THRESHOLD,
