@@ -134,6 +134,9 @@ async def test_stream_restart_without_prefill_skips_the_prefix() -> None:
         c["choices"][0]["delta"].get("content") or "" for c in chunks if c.get("choices")
     )
     assert text == full
+    claude = [c for c in provider.calls if c["model"].startswith("anthropic/")]
+    assert claude[0]["messages"][-1]["role"] == "assistant"  # prefill tried first
+    assert claude[1]["messages"] == MESSAGES  # then a clean restart
 
 
 async def test_stream_unrecoverable_ends_with_error_event_naming_the_cut() -> None:
