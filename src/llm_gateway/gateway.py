@@ -24,6 +24,7 @@ from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
 from llm_gateway.errors import GatewayError, InvalidRequest, NotFound
 from llm_gateway.exchange import GatewayResponse, Plan, Route
 from llm_gateway.health import build_health_report
+from llm_gateway.metrics import GatewayMetrics
 from llm_gateway.model_policy import (
     DEFAULT_DEADLINES,
     Capability,
@@ -89,6 +90,7 @@ class LLMGateway:
         self.circuits = circuits
         self.tracer = tracer
         self.admission: list[AdmissionHook] = admission or []
+        self.metrics = GatewayMetrics()
         self.runner = ChainRunner(
             providers=providers,
             circuits=circuits,
@@ -247,6 +249,9 @@ class LLMGateway:
         for hook in self.admission:
             await hook.settle(plan, final, ok)
         duration_ms = (time.monotonic() - plan.started_at) * 1000
+        self.metrics.observe(
+            plan, policy, usage, final, error, duration_ms / 1000, self.overhead_ms(plan) / 1000
+        )
         self.tracer.record(
             trace_id=plan.trace_id,
             duration_ms=duration_ms,
@@ -270,7 +275,8 @@ class LLMGateway:
         return float(merged.total_s or self.settings.GATEWAY_TOTAL_TIMEOUT)
 
     def _on_circuit_change(self, model: str, old: CircuitState, new: CircuitState) -> None:
-        """Keep selection's view of availability in step with the breakers."""
+        """Keep selection's view of availability (and the gauge) in step with the breakers."""
+        self.metrics.set_circuit(model, new)
         if new is CircuitState.OPEN:
             self.signals.set_available(model, False)
             cooldown = self.circuits.state(model).cooldown_s
