@@ -34,8 +34,6 @@ from llm_gateway.selection.signals import InMemorySignals
 T = TypeVar("T")
 Call = Callable[[ModelPolicy, ProviderRequest], Awaitable[T]]
 
-_DEADLINE_MARGIN_S = 0.05
-
 
 @dataclass(slots=True)
 class ChainRunner:
@@ -154,7 +152,8 @@ class ChainRunner:
             return result
 
     def _remaining(self, plan: Plan) -> float:
-        return plan.deadline_at - self.clock() - _DEADLINE_MARGIN_S
+        """Seconds left until the request's deadline (RetryPolicy keeps its own margin)."""
+        return plan.deadline_at - self.clock()
 
 
 _FAILED = object()

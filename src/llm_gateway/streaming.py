@@ -160,8 +160,7 @@ class GatewayStream:
         return opened
 
     def _record_partial(self, policy: ModelPolicy) -> None:
-        sent_tokens = max(1, len("".join(self._sent)) // 4)
-        self._partial_cost += estimate_cost(policy, self.plan.input_tokens, sent_tokens)
+        self._partial_cost += estimate_cost(policy, self.plan.input_tokens, self._sent_tokens())
 
     async def _open_fresh(self, policy: ModelPolicy, request: ProviderRequest) -> _Opened:
         return await _open_until_payload(self._gateway.runner.provider_for(policy), request)
@@ -189,17 +188,26 @@ class GatewayStream:
         return body
 
     def settled_cost(self, cost: CostBreakdown) -> CostBreakdown:
-        """The final attempt's cost plus the estimated cost of partial answers it continued."""
-        if not self._partial_cost:
+        """The final attempt's cost plus the estimated cost of partial answers it continued.
+
+        A stream that ended without usage (no usage chunk) is estimated from the text sent.
+        """
+        extra = self._partial_cost
+        if cost.source == ZERO_COST.source and self.model is not None:
+            extra += estimate_cost(self.model, self.plan.input_tokens, self._sent_tokens())
+        if not extra:
             return cost
         return CostBreakdown(
-            total=cost.total + self._partial_cost,
+            total=cost.total + extra,
             input=cost.input,
             cached_input=cost.cached_input,
-            output=cost.output + self._partial_cost,
+            output=cost.output + extra,
             reasoning=cost.reasoning,
-            source=f"{cost.source}+estimated",
+            source="estimated" if cost.source == ZERO_COST.source else f"{cost.source}+estimated",
         )
+
+    def _sent_tokens(self) -> int:
+        return max(1, len("".join(self._sent)) // 4)
 
 
 def _with_prefill(body: Any, sent: str) -> dict[str, Any]:
