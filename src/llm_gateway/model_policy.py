@@ -7,16 +7,22 @@ and swaps it in a single assignment, keeping the last good snapshot when the fil
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from llm_gateway.errors import ConfigError, ConfigIssue, NotFound
+
+if TYPE_CHECKING:
+    from llm_gateway.config.catalog import Catalog
+
+_log = logging.getLogger(__name__)
 
 
 class Capability(StrEnum):
@@ -48,24 +54,30 @@ class CostTier(StrEnum):
         return _TIER_RANK[self]
 
     def __le__(self, other: object) -> bool:
-        if not isinstance(other, CostTier):
-            return NotImplemented
-        return self.rank <= other.rank
+        return self.rank <= _rank_of(other)
 
     def __lt__(self, other: object) -> bool:
-        if not isinstance(other, CostTier):
-            return NotImplemented
-        return self.rank < other.rank
+        return self.rank < _rank_of(other)
 
     def __ge__(self, other: object) -> bool:
-        if not isinstance(other, CostTier):
-            return NotImplemented
-        return self.rank >= other.rank
+        return self.rank >= _rank_of(other)
 
     def __gt__(self, other: object) -> bool:
-        if not isinstance(other, CostTier):
-            return NotImplemented
-        return self.rank > other.rank
+        return self.rank > _rank_of(other)
+
+    # str's own hash and equality stay: CostTier.HIGH == "HIGH" and hashes like it.
+    __hash__ = str.__hash__
+
+
+def _rank_of(other: object) -> int:
+    """Rank of a tier or a tier name; comparing with anything else is a TypeError (never the
+    alphabetical order that str would silently use)."""
+    if isinstance(other, str):
+        try:
+            return _TIER_RANK[CostTier(other)]
+        except ValueError:
+            pass
+    raise TypeError(f"cannot compare a cost tier with {other!r}")
 
 
 _TIER_RANK = {CostTier.LOW: 0, CostTier.MEDIUM: 1, CostTier.HIGH: 2, CostTier.PREMIUM: 3}
@@ -76,10 +88,10 @@ class Deadlines(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    headers_s: float | None = Field(default=None, gt=0)
-    first_token_s: float | None = Field(default=None, gt=0)
-    stall_s: float | None = Field(default=None, gt=0)
-    total_s: float | None = Field(default=None, gt=0)
+    headers_s: float | None = Field(default=None, gt=0, strict=True)
+    first_token_s: float | None = Field(default=None, gt=0, strict=True)
+    stall_s: float | None = Field(default=None, gt=0, strict=True)
+    total_s: float | None = Field(default=None, gt=0, strict=True)
 
     def merged_over(self, base: Deadlines) -> Deadlines:
         """These deadlines, with unset fields taken from ``base``."""
@@ -172,74 +184,110 @@ class NodeRequirements(BaseModel):
 
 
 class ModelPolicyRegistry:
-    """The process's view of the catalogue: an atomically swapped, immutable snapshot."""
+    """The process's view of the catalogue: an atomically swapped, immutable snapshot.
 
-    def __init__(self, config_dir: Path | None = None) -> None:
+    Readers take ``registry.catalog`` once and use that snapshot for the whole operation, so they
+    never see half of an old catalogue and half of a new one. ``reload()`` never raises for
+    invalid files: it returns their issues and keeps serving the last good snapshot.
+    """
+
+    def __init__(self, config_dir: Path | None = None, *, catalog: Catalog | None = None) -> None:
+        """Load ``config_dir`` (raises ConfigError listing every issue), or adopt ``catalog``."""
         from llm_gateway.config.loader import load_catalog
 
         self._config_dir = config_dir
         self._lock = threading.Lock()
-        self._catalog = load_catalog(config_dir)
-        self._listeners: list[Callable[[Any], None]] = []
+        self._catalog: Catalog = catalog if catalog is not None else load_catalog(config_dir)
+        self._listeners: list[Callable[[Catalog], None]] = []
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> ModelPolicyRegistry:
+        """A registry over an in-memory catalogue; ``reload()`` then re-reads its config_dir."""
+        registry = cls(catalog.config_dir, catalog=catalog)
+        return registry
 
     @property
-    def catalog(self) -> Any:
-        """The current :class:`Catalog` snapshot (never mutated; replaced on reload)."""
+    def catalog(self) -> Catalog:
+        """The current snapshot (never mutated; replaced on reload)."""
         return self._catalog
 
     @property
     def config_dir(self) -> Path:
-        return self._catalog.config_dir  # type: ignore[no-any-return]
+        return self._catalog.config_dir
 
     @property
     def version(self) -> str:
-        """A digest of the loaded files; changes whenever the snapshot does."""
-        return self._catalog.version  # type: ignore[no-any-return]
+        """A digest of the loaded files; changes whenever their content does."""
+        return self._catalog.version
 
     def get_all_policies(self) -> Mapping[str, ModelPolicy]:
-        """Every model of the catalogue, keyed by logical id."""
-        return self._catalog.policies  # type: ignore[no-any-return]
+        """Every model of the catalogue, keyed by logical id (read-only mapping)."""
+        return self._catalog.policies
 
     def get_policy(self, logical_id: str) -> ModelPolicy:
+        """The model ``logical_id``; raises NotFound when the catalogue has no such model."""
         try:
-            return self._catalog.policies[logical_id]  # type: ignore[no-any-return]
+            return self._catalog.policies[logical_id]
         except KeyError:
-            raise NotFound(f"unknown model '{logical_id}'", param="model") from None
+            raise NotFound(
+                f"unknown model '{logical_id}'", param="model", code="model_not_found"
+            ) from None
 
     def find_policy(self, logical_id: str) -> ModelPolicy | None:
-        return self._catalog.policies.get(logical_id)  # type: ignore[no-any-return]
+        return self._catalog.policies.get(logical_id)
+
+    def find_by_provider_model_id(self, provider_model_id: str) -> ModelPolicy | None:
+        """The first model (in file order) whose ``provider_model_id`` is the one given."""
+        for policy in self._catalog.policies.values():
+            if policy.provider_model_id == provider_model_id:
+                return policy
+        return None
 
     def get_all_nodes(self) -> Mapping[str, NodeRequirements]:
-        return self._catalog.nodes  # type: ignore[no-any-return]
+        return self._catalog.nodes
 
     def get_node(self, node_name: str) -> NodeRequirements | None:
         """The node's declared requirements, or the closest family entry (``search_*``)."""
-        return self._catalog.node_requirements(node_name)  # type: ignore[no-any-return]
+        return self._catalog.node_requirements(node_name)
 
     def filter_policies(
         self,
         *,
         capabilities: Iterable[Capability | str] = (),
-        max_cost_tier: CostTier | None = None,
+        max_cost_tier: CostTier | str | None = None,
         min_context_window: int = 0,
+        include_disabled: bool = False,
     ) -> list[ModelPolicy]:
-        """Models having every capability, within the tier and at least the context window."""
+        """Models having every capability, within the tier and at least the context window, in
+        file order. Models with ``enabled: false`` are left out unless ``include_disabled``."""
         wanted = {Capability(c) for c in capabilities}
+        tier = CostTier(max_cost_tier) if max_cost_tier is not None else None
         return [
             p
             for p in self._catalog.policies.values()
             if wanted <= p.capabilities
-            and (max_cost_tier is None or p.cost_tier <= max_cost_tier)
+            and (tier is None or p.cost_tier <= tier)
             and p.context_window >= min_context_window
+            and (include_disabled or p.enabled)
         ]
+
+    def policies_with_capability(self, capability: Capability | str) -> list[ModelPolicy]:
+        return self.filter_policies(capabilities=[capability])
+
+    def policies_by_tier(self, tier: CostTier | str) -> list[ModelPolicy]:
+        """Models of exactly this tier."""
+        wanted = CostTier(tier)
+        return [p for p in self._catalog.policies.values() if p.cost_tier == wanted]
 
     def fallback_chain(self, logical_id: str) -> tuple[str, ...]:
         """The model's fallbacks expanded breadth-first, without repeats or loops."""
-        return self._catalog.expand_fallbacks(logical_id)  # type: ignore[no-any-return]
+        return self._catalog.expand_fallbacks(logical_id)
 
-    def subscribe(self, listener: Callable[[Any], None]) -> None:
-        """Call ``listener(catalog)`` after every successful reload."""
+    def subscribe(self, listener: Callable[[Catalog], None]) -> Callable[[], None]:
+        """Call ``listener(catalog)`` after every successful reload; returns an unsubscriber.
+        A listener that raises is logged and does not stop the others."""
         self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def reload(self) -> list[ConfigIssue]:
         """Re-read the files. Returns ``[]`` on success, else every issue (old snapshot kept)."""
@@ -252,20 +300,28 @@ class ModelPolicyRegistry:
         with self._lock:
             self._catalog = catalog
         for listener in list(self._listeners):
-            listener(catalog)
+            try:
+                listener(catalog)
+            except Exception:
+                _log.exception("catalog reload listener %r failed", listener)
         return []
 
 
 _registry: ModelPolicyRegistry | None = None
+_registry_lock = threading.Lock()
 
 
 def get_model_policy_registry() -> ModelPolicyRegistry:
-    """The process's registry, loaded on first use from the configured directory."""
+    """The process's registry, loaded on first use from the configured directory.
+
+    Raises ConfigError (every issue) when the files are invalid at first load."""
     global _registry
     if _registry is None:
-        from llm_gateway.settings import get_settings
+        with _registry_lock:
+            if _registry is None:
+                from llm_gateway.settings import get_settings
 
-        _registry = ModelPolicyRegistry(get_settings().config_dir)
+                _registry = ModelPolicyRegistry(get_settings().config_dir)
     return _registry
 
 

@@ -1,17 +1,22 @@
 """Process settings, read once from the environment (and an optional ``.env`` file).
 
 Every variable of the migration guide keeps its exact name. Values out of range are refused at
-start-up by pydantic with the variable's name in the message; keys are ``SecretStr`` so they never
-print.
+start-up: :func:`load_settings` raises :class:`~llm_gateway.errors.ConfigError` with one issue per
+bad variable (``environment: GATEWAY_V2_PERCENTAGE: must be <= 100 (got '150')``). Keys and URLs
+that may carry credentials are ``SecretStr``: they never print, and their values are never echoed
+in an error. docs/configuration.md lists every variable with its default and range.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from llm_gateway.errors import ConfigError, ConfigIssue
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
@@ -95,6 +100,13 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("OPENROUTER_BASE_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.fullmatch(r"https?://[^\s/]+\S*", value):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
     @field_validator("OPENROUTER_API_KEY", "REDIS_URL", "GATEWAY_ADMIN_TOKEN", "GATEWAY_API_KEYS")
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -114,10 +126,37 @@ class Settings(BaseSettings):
         return self.OPENROUTER_API_KEY is None
 
 
+_SECRET_FIELDS = frozenset(
+    name for name, info in Settings.model_fields.items() if "SecretStr" in repr(info.annotation)
+)
+
+
+def load_settings(**values: object) -> Settings:
+    """Read the environment (``values`` take precedence, as keyword arguments to Settings).
+
+    Raises ConfigError with one ``environment: VARIABLE: problem`` issue per invalid variable.
+    """
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_issues(exc)) from None
+
+
+def _issues(exc: ValidationError) -> list[ConfigIssue]:
+    issues = []
+    for error in exc.errors(include_url=False):
+        variable = ".".join(str(part) for part in error["loc"]) or "environment"
+        message = error["msg"].removeprefix("Value error, ")
+        if variable not in _SECRET_FIELDS and "input" in error:
+            message += f" (got {str(error['input'])!r})"
+        issues.append(ConfigIssue("environment", variable, message))
+    return issues
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once."""
-    return Settings()
+    """The process's settings, read once. Raises ConfigError naming every invalid variable."""
+    return load_settings()
 
 
 def reset_settings_cache() -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
+
+DEFAULT_NODE = "default"
+"""The ``nodes:`` entry that applies to a node with neither an entry nor a matching pattern."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,33 @@ class Catalog:
     config_dir: Path
     version: str
 
+    @classmethod
+    def from_entries(
+        cls,
+        policies: Iterable[ModelPolicy],
+        nodes: Iterable[NodeRequirements] = (),
+        *,
+        providers: Mapping[str, ProviderConfig] | None = None,
+        version: str | None = None,
+        config_dir: Path = Path("."),
+    ) -> Catalog:
+        """A catalogue built in code (tests, embedding) rather than from files; not
+        cross-checked (see :func:`llm_gateway.config.crosscheck.cross_check`). The version
+        defaults to a digest of the entries, so equal content gives an equal version."""
+        by_id = {p.logical_id: p for p in policies}
+        by_name = {n.node_name: n for n in nodes}
+        if version is None:
+            text = repr(sorted((k, v.model_dump_json()) for k, v in by_id.items()))
+            text += repr(sorted((k, v.model_dump_json()) for k, v in by_name.items()))
+            version = "mem-" + hashlib.sha256(text.encode()).hexdigest()[:12]
+        return cls(
+            policies=MappingProxyType(by_id),
+            nodes=MappingProxyType(by_name),
+            providers=MappingProxyType(dict(providers or {})),
+            config_dir=config_dir,
+            version=version,
+        )
+
     def node_requirements(self, node_name: str) -> NodeRequirements | None:
         """Exact node entry, else the most specific pattern entry (``search_*``), else None."""
         exact = self.nodes.get(node_name)
@@ -43,6 +75,17 @@ class Catalog:
             if fnmatch.fnmatchcase(node_name, pattern):
                 return self.nodes[pattern].model_copy(update={"node_name": node_name})
         return None
+
+    def requirements_for(self, node_name: str) -> NodeRequirements:
+        """What selection applies to ``node_name``: its own or pattern entry, else the
+        ``default`` entry (renamed), else no requirements at all. Never None."""
+        found = self.node_requirements(node_name)
+        if found is not None:
+            return found
+        default = self.nodes.get(DEFAULT_NODE)
+        if default is not None:
+            return default.model_copy(update={"node_name": node_name})
+        return NodeRequirements(node_name=node_name)
 
     @cached_property
     def _patterns(self) -> tuple[str, ...]:

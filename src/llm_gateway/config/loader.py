@@ -2,33 +2,47 @@
 
 Every problem is collected as a :class:`ConfigIssue` naming the file and the key path
 (``model_policies.yaml: policies.claude-sonnet.fallback_models[1]: unknown model 'gpt-5'``) and
-all of them are raised together in one :class:`ConfigError`.
+all of them are raised together in one :class:`ConfigError`. Entries are validated one by one, so
+a malformed entry does not hide the problems of the others, and cross-references are still checked
+among the entries that did parse.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from llm_gateway.config.catalog import Catalog, ProviderConfig
-from llm_gateway.config.schema import NodesFile, NodeSpec, PoliciesFile, PolicySpec
+from llm_gateway.config.crosscheck import BUILTIN_PROVIDERS, NODES_FILE, POLICIES_FILE, cross_check
+from llm_gateway.config.schema import NodeSpec, PolicySpec, ProviderSpec
+from llm_gateway.config.yaml_source import read_yaml
 from llm_gateway.errors import ConfigError, ConfigIssue
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 
-POLICIES_FILE = "model_policies.yaml"
-NODES_FILE = "node_requirements.yaml"
-BUILTIN_PROVIDERS = {
-    "openrouter": ProviderConfig(name="openrouter", kind="openrouter"),
-    "simulated": ProviderConfig(name="simulated", kind="simulated"),
-}
+__all__ = [
+    "NODES_FILE",
+    "POLICIES_FILE",
+    "cross_check",
+    "format_path",
+    "load_catalog",
+    "validate_config_dir",
+]
 
-_Model = TypeVar("_Model", bound=BaseModel)
+_Spec = TypeVar("_Spec", bound=BaseModel)
+
+
+class _Section:
+    """The valid entries of one section, and the names of all its entries (valid or not)."""
+
+    def __init__(self) -> None:
+        self.valid: dict[str, Any] = {}
+        self.names: set[str] = set()
+        self.complete = True
 
 
 def load_catalog(config_dir: Path | None = None) -> Catalog:
@@ -36,12 +50,22 @@ def load_catalog(config_dir: Path | None = None) -> Catalog:
     directory = Path(config_dir) if config_dir is not None else _default_dir()
     issues: list[ConfigIssue] = []
     digest = hashlib.sha256()
-    policies_file = _parse(directory / POLICIES_FILE, PoliciesFile, issues, digest)
-    nodes_file = _parse(directory / NODES_FILE, NodesFile, issues, digest)
-    if policies_file is None or nodes_file is None:
-        raise ConfigError(issues)
-    catalog = _build(policies_file, nodes_file, directory, digest.hexdigest()[:16])
-    issues.extend(cross_check(catalog))
+    policies_data = read_yaml(directory / POLICIES_FILE, issues, digest)
+    nodes_data = read_yaml(directory / NODES_FILE, issues, digest)
+    top_p = _top_level(POLICIES_FILE, policies_data, {"policies"}, {"providers"}, issues)
+    top_n = _top_level(NODES_FILE, nodes_data, {"nodes"}, set(), issues)
+    providers = _section(POLICIES_FILE, top_p, "providers", ProviderSpec, issues)
+    policies = _section(POLICIES_FILE, top_p, "policies", PolicySpec, issues)
+    nodes = _section(NODES_FILE, top_n, "nodes", NodeSpec, issues)
+    catalog = _build(providers, policies, nodes, directory, digest.hexdigest()[:16])
+    issues.extend(
+        cross_check(
+            catalog,
+            known_models=policies.names,
+            known_providers=set(catalog.providers) | providers.names,
+            check_servable=policies.complete and nodes.complete,
+        )
+    )
     if issues:
         raise ConfigError(issues)
     return catalog
@@ -62,59 +86,88 @@ def _default_dir() -> Path:
     return get_settings().config_dir
 
 
-def _parse(
-    path: Path, model: type[_Model], issues: list[ConfigIssue], digest: Any
-) -> _Model | None:
-    name = path.name
-    try:
-        text = path.read_bytes()
-    except FileNotFoundError:
-        issues.append(ConfigIssue(name, "", f"file not found at {path}"))
-        return None
-    except OSError as exc:
-        issues.append(ConfigIssue(name, "", f"cannot read {path}: {exc.strerror}"))
-        return None
-    digest.update(text)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        issues.append(ConfigIssue(name, where, f"invalid YAML: {problem}"))
+def _top_level(
+    file: str,
+    data: Any,
+    required: set[str],
+    optional: set[str],
+    issues: list[ConfigIssue],
+) -> Mapping[str, Any] | None:
+    """The file's top-level mapping after checking its keys; ``None`` when unusable."""
+    if data is None:
         return None
     if not isinstance(data, dict):
-        issues.append(ConfigIssue(name, "", "expected a mapping at the top level"))
+        issues.append(ConfigIssue(file, "", "expected a mapping at the top level"))
         return None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        issues.extend(_issues_from(name, exc))
-        return None
+    allowed = required | optional
+    for key in data:
+        if key not in allowed:
+            expected = ", ".join(sorted(allowed))
+            issues.append(
+                ConfigIssue(file, str(key), f"unknown field '{key}' (expected {expected})")
+            )
+    for key in sorted(required - set(data)):
+        issues.append(ConfigIssue(file, key, "missing required section"))
+    return data
 
 
-def _issues_from(file: str, exc: ValidationError) -> list[ConfigIssue]:
+def _section(
+    file: str,
+    top: Mapping[str, Any] | None,
+    name: str,
+    spec: type[_Spec],
+    issues: list[ConfigIssue],
+) -> _Section:
+    """Validate every entry of ``top[name]`` with ``spec``; invalid entries are reported."""
+    section = _Section()
+    required = name != "providers"
+    if top is None or name not in top or (top[name] is None and not required):
+        # a missing required section is reported by _top_level; its entries are unknown
+        section.complete = top is not None and not required
+        return section
+    entries = top[name]
+    if not isinstance(entries, dict):
+        issues.append(ConfigIssue(file, name, "expected a mapping of names to entries"))
+        section.complete = False
+        return section
+    for key, value in entries.items():
+        if not isinstance(key, str) or not key:
+            issues.append(ConfigIssue(file, f"{name}.{key}", "entry names must be non-empty text"))
+            section.complete = False
+            continue
+        section.names.add(key)
+        try:
+            section.valid[key] = spec.model_validate({} if value is None else value)
+        except ValidationError as exc:
+            issues.extend(_issues_from(file, (name, key), exc))
+            section.complete = False
+    return section
+
+
+def _issues_from(file: str, prefix: tuple[str, ...], exc: ValidationError) -> list[ConfigIssue]:
     issues = []
     for error in exc.errors(include_url=False):
-        loc = error["loc"]
+        loc = (*prefix, *error["loc"])
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = f"unknown field '{loc[-1]}'"
-        elif error["type"] == "enum":
+        elif error["type"] in ("enum", "literal_error"):
             expected = error.get("ctx", {}).get("expected", "")
             message = f"unknown value {error['input']!r}; expected {expected}"
-        if error["type"] == "enum" and _is_dict_key(loc):
-            loc = loc[:-1]
+        elif error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+        elif error["type"] == "model_type" and loc == prefix:
+            message = "expected a mapping of fields"
         issues.append(ConfigIssue(file, format_path(loc), message))
     return issues
 
 
-def _is_dict_key(loc: Sequence[Any]) -> bool:
-    return bool(loc) and loc[-1] == "[key]"
-
-
 def format_path(loc: Sequence[Any]) -> str:
-    """``('policies', 'x', 'fallback_models', 1)`` → ``policies.x.fallback_models[1]``."""
+    """``('policies', 'x', 'fallback_models', 1)`` → ``policies.x.fallback_models[1]``.
+
+    Pydantic marks an invalid mapping *key* with a trailing ``'[key]'``; the path then names the
+    key itself (``policies.x.capabilities.telepathy``).
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -126,121 +179,51 @@ def format_path(loc: Sequence[Any]) -> str:
     return out
 
 
-def _build(policies: PoliciesFile, nodes: NodesFile, directory: Path, version: str) -> Catalog:
-    providers = dict(BUILTIN_PROVIDERS)
-    for name, spec in policies.providers.items():
-        providers[name] = ProviderConfig(
-            name=name,
-            kind=spec.kind,
-            base_url=spec.base_url,
-            api_key_env=spec.api_key_env,
-            headers=MappingProxyType(dict(spec.headers)),
-            max_connections=spec.max_connections,
-        )
+def _build(
+    providers: _Section, policies: _Section, nodes: _Section, directory: Path, version: str
+) -> Catalog:
+    configured = {name: _provider(name, spec) for name, spec in providers.valid.items()}
     return Catalog(
         policies=MappingProxyType(
-            {lid: _policy(lid, spec) for lid, spec in policies.policies.items()}
+            {lid: _policy(lid, spec) for lid, spec in policies.valid.items()}
         ),
-        nodes=MappingProxyType({name: _node(name, spec) for name, spec in nodes.nodes.items()}),
-        providers=MappingProxyType(providers),
+        nodes=MappingProxyType({name: _node(name, spec) for name, spec in nodes.valid.items()}),
+        providers=MappingProxyType({**BUILTIN_PROVIDERS, **configured}),
         config_dir=directory,
         version=version,
     )
 
 
+def _provider(name: str, spec: ProviderSpec) -> ProviderConfig:
+    return ProviderConfig(
+        name=name,
+        kind=spec.kind,
+        base_url=spec.base_url,
+        api_key_env=spec.api_key_env,
+        headers=MappingProxyType(dict(spec.headers)),
+        max_connections=spec.max_connections,
+    )
+
+
 def _policy(logical_id: str, spec: PolicySpec) -> ModelPolicy:
-    fields = spec.model_dump(exclude={"capabilities", "fallback_models"})
+    fields = spec.model_dump(exclude={"capabilities", "fallback_models", "deadlines"})
     return ModelPolicy(
         logical_id=logical_id,
         capabilities=frozenset(cap for cap, on in spec.capabilities.items() if on),
         fallback_models=tuple(spec.fallback_models),
+        deadlines=spec.deadlines,
         **fields,
     )
 
 
 def _node(name: str, spec: NodeSpec) -> NodeRequirements:
-    fields = spec.model_dump(exclude={"required_capabilities", "preferred_capabilities"})
+    fields = spec.model_dump(
+        exclude={"required_capabilities", "preferred_capabilities", "deadlines"}
+    )
     return NodeRequirements(
         node_name=name,
         required_capabilities=frozenset(spec.required_capabilities),
         preferred_capabilities=frozenset(spec.preferred_capabilities),
+        deadlines=spec.deadlines,
         **fields,
     )
-
-
-def cross_check(catalog: Catalog) -> list[ConfigIssue]:
-    """Phase two: references resolve, every node is servable, defaults are eligible."""
-    from llm_gateway.selection.constraints import hard_constraint_failures
-
-    issues: list[ConfigIssue] = []
-    policies = catalog.policies
-    for lid, policy in policies.items():
-        where = f"policies.{lid}"
-        if policy.provider not in catalog.providers:
-            known = ", ".join(sorted(catalog.providers))
-            issues.append(
-                ConfigIssue(
-                    POLICIES_FILE,
-                    f"{where}.provider",
-                    f"unknown provider '{policy.provider}' (known: {known})",
-                )
-            )
-        for i, fallback in enumerate(policy.fallback_models):
-            if fallback not in policies:
-                issues.append(
-                    ConfigIssue(
-                        POLICIES_FILE,
-                        f"{where}.fallback_models[{i}]",
-                        f"unknown model '{fallback}'",
-                    )
-                )
-            elif fallback == lid:
-                issues.append(
-                    ConfigIssue(
-                        POLICIES_FILE,
-                        f"{where}.fallback_models[{i}]",
-                        "a model cannot be its own fallback",
-                    )
-                )
-        if policy.max_output_tokens and policy.max_output_tokens > policy.context_window:
-            issues.append(
-                ConfigIssue(
-                    POLICIES_FILE,
-                    f"{where}.max_output_tokens",
-                    f"{policy.max_output_tokens} exceeds context_window {policy.context_window}",
-                )
-            )
-    for name, node in catalog.nodes.items():
-        where = f"nodes.{name}"
-        if node.default_model is not None:
-            default = policies.get(node.default_model)
-            if default is None:
-                issues.append(
-                    ConfigIssue(
-                        NODES_FILE,
-                        f"{where}.default_model",
-                        f"unknown model '{node.default_model}'",
-                    )
-                )
-            else:
-                failed = hard_constraint_failures(default, node)
-                if failed:
-                    issues.append(
-                        ConfigIssue(
-                            NODES_FILE,
-                            f"{where}.default_model",
-                            f"'{node.default_model}' fails: {'; '.join(failed)}",
-                        )
-                    )
-        eligible = [
-            p for p in policies.values() if p.enabled and not hard_constraint_failures(p, node)
-        ]
-        if not eligible:
-            reasons = "; ".join(
-                f"{lid}: {', '.join(hard_constraint_failures(p, node)) or 'disabled'}"
-                for lid, p in policies.items()
-            )
-            issues.append(
-                ConfigIssue(NODES_FILE, where, f"no model satisfies this node ({reasons})")
-            )
-    return issues

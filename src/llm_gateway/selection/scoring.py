@@ -95,8 +95,9 @@ class ScoreBreakdown:
 
 
 def expected_latency_ms(policy: ModelPolicy, stats: ModelStats | None) -> tuple[float, bool]:
-    """Observed smoothed latency when known, else the declared or tier-typical one."""
-    if stats is not None:
+    """``(latency, observed)``: the observed smoothed latency when known, else the declared
+    ``typical_latency_ms``, else the tier's typical latency."""
+    if stats is not None and stats.has_latency:
         return stats.latency_ms, True
     if policy.typical_latency_ms is not None:
         return policy.typical_latency_ms, False

@@ -20,16 +20,29 @@ from typing import Protocol
 
 @dataclass(frozen=True, slots=True)
 class ModelStats:
-    """Observed behaviour of one model: smoothed latency (ms), error rate (0..1), sample count."""
+    """Observed behaviour of one model: smoothed latency (ms) of its *successful* attempts,
+    smoothed error rate (0..1), the number of samples and how many of them succeeded.
+    ``latency_ms`` is 0.0 and meaningless while ``successes`` is 0."""
 
     latency_ms: float
     error_rate: float
     samples: int
+    successes: int = 0
+
+    @property
+    def has_latency(self) -> bool:
+        return self.successes > 0
 
 
 @dataclass(frozen=True, slots=True)
 class Override:
-    """An admin's choice of model for a node."""
+    """An admin's choice of model for a node.
+
+    The override becomes the primary only while the model satisfies the node's hard constraints
+    and is not disabled; otherwise selection says why it skipped it and chooses as usual.
+    ``forced`` makes it apply even while the model's circuit is open (the admin knows better
+    than the health signal); it never bypasses the hard constraints.
+    """
 
     model_id: str
     forced: bool = False
@@ -39,6 +52,8 @@ class Override:
 
 @dataclass(frozen=True, slots=True)
 class SignalsSnapshot:
+    """Everything run-time that selection reads, frozen; ``version`` keys the selection cache."""
+
     version: int = 0
     overrides: Mapping[str, Override] = field(default_factory=lambda: MappingProxyType({}))
     disabled: frozenset[str] = frozenset()
@@ -47,11 +62,30 @@ class SignalsSnapshot:
 
 
 class SelectionSignals(Protocol):
+    """How the gateway feeds selection: the selector only ever calls ``snapshot()``; the
+    gateway (and the admin API) call the writers."""
+
     def snapshot(self) -> SignalsSnapshot: ...
+
+    def set_override(self, node: str, override: Override) -> Override | None: ...
+
+    def clear_override(self, node: str) -> Override | None: ...
+
+    def set_disabled(self, model: str, disabled: bool) -> None: ...
+
+    def set_available(self, model: str, available: bool) -> None: ...
+
+    def record(self, model: str, latency_ms: float, ok: bool) -> None: ...
 
 
 class InMemorySignals:
-    """Signals kept in this process. Thread-safe; every change bumps the snapshot version."""
+    """Signals kept in this process. Thread-safe; every change bumps the snapshot version.
+
+    Overrides, disabled models and circuit state are published at once. Recorded outcomes are
+    folded into the published statistics at most once per ``publish_interval_s`` (so a busy
+    gateway does not invalidate the selection cache on every request) and only for models with
+    at least ``min_samples`` samples (so one slow call does not reorder the catalogue).
+    """
 
     def __init__(
         self,
@@ -69,21 +103,24 @@ class InMemorySignals:
         self._overrides: dict[str, Override] = {}
         self._disabled: set[str] = set()
         self._unavailable: set[str] = set()
-        self._live: dict[str, list[float]] = {}  # model -> [latency ewma, error ewma, samples]
+        self._live: dict[str, _LiveStats] = {}
         self._published_at = clock()
         self._stats_dirty = False
         self._snapshot = SignalsSnapshot()
 
     def snapshot(self) -> SignalsSnapshot:
+        """The current snapshot; folds in recorded outcomes at most once per publish interval."""
         if self._stats_dirty and self._clock() - self._published_at >= self._publish_interval:
             with self._lock:
-                self._publish()
+                if self._stats_dirty:
+                    self._publish()
         return self._snapshot
 
     def overrides(self) -> Mapping[str, Override]:
         return self._snapshot.overrides
 
     def set_override(self, node: str, override: Override) -> Override | None:
+        """Make ``override`` the node's override; returns the one it replaces."""
         with self._lock:
             before = self._overrides.get(node)
             self._overrides[node] = override
@@ -91,18 +128,23 @@ class InMemorySignals:
             return before
 
     def clear_override(self, node: str) -> Override | None:
+        """Remove the node's override; returns it (None when there was none)."""
         with self._lock:
             before = self._overrides.pop(node, None)
-            self._publish()
+            if before is not None:
+                self._publish()
             return before
 
     def set_disabled(self, model: str, disabled: bool) -> None:
+        """An admin's switch: a disabled model is never selected (nor used as a fallback)."""
         with self._lock:
+            if disabled == (model in self._disabled):
+                return
             (self._disabled.add if disabled else self._disabled.discard)(model)
             self._publish()
 
     def set_available(self, model: str, available: bool) -> None:
-        """Circuit state: an unavailable model is skipped by selection until made available."""
+        """Circuit state: an unavailable model is tried only after every available one."""
         with self._lock:
             if available == (model not in self._unavailable):
                 return
@@ -110,24 +152,23 @@ class InMemorySignals:
             self._publish()
 
     def record(self, model: str, latency_ms: float, ok: bool) -> None:
-        """Fold one attempt's outcome into the model's smoothed statistics."""
+        """Fold one attempt's outcome into the model's smoothed statistics. The latency of a
+        failed attempt says nothing about the model's speed, so only successes update it."""
         with self._lock:
-            live = self._live.get(model)
-            if live is None:
-                self._live[model] = [latency_ms, 0.0 if ok else 1.0, 1]
-            else:
-                a = self._alpha
-                if ok:
-                    live[0] += a * (latency_ms - live[0])
-                live[1] += a * ((0.0 if ok else 1.0) - live[1])
-                live[2] += 1
+            live = self._live.setdefault(model, _LiveStats())
+            live.fold(latency_ms, ok, self._alpha)
             self._stats_dirty = True
 
     def _publish(self) -> None:
         stats = {
-            model: ModelStats(latency_ms=v[0], error_rate=v[1], samples=int(v[2]))
+            model: ModelStats(
+                latency_ms=v.latency_ms or 0.0,
+                error_rate=v.error_rate,
+                samples=v.samples,
+                successes=v.successes,
+            )
             for model, v in self._live.items()
-            if v[2] >= self._min_samples
+            if v.samples >= self._min_samples
         }
         self._snapshot = SignalsSnapshot(
             version=self._snapshot.version + 1,
@@ -138,3 +179,27 @@ class InMemorySignals:
         )
         self._published_at = self._clock()
         self._stats_dirty = False
+
+
+@dataclass(slots=True)
+class _LiveStats:
+    """Exponentially smoothed statistics of one model, mutated under the signals' lock."""
+
+    latency_ms: float | None = None
+    error_rate: float = 0.0
+    samples: int = 0
+    successes: int = 0
+
+    def fold(self, latency_ms: float, ok: bool, alpha: float) -> None:
+        outcome = 0.0 if ok else 1.0
+        if self.samples == 0:
+            self.error_rate = outcome
+        else:
+            self.error_rate += alpha * (outcome - self.error_rate)
+        if ok:
+            self.successes += 1
+            if self.latency_ms is None:
+                self.latency_ms = latency_ms
+            else:
+                self.latency_ms += alpha * (latency_ms - self.latency_ms)
+        self.samples += 1
