@@ -1,0 +1,101 @@
+"""The HTTP service: ``create_app(settings)``.
+
+The app's lifespan builds the gateway (providers and their HTTP clients, stores, tracer) from
+the settings, installs it as the process's gateway (so the guide's ``get_*()`` accessors return
+its parts) and closes it at shutdown, after the server has let in-flight requests and streams
+finish (``GATEWAY_SHUTDOWN_GRACE_S``, enforced by ``llm-gateway serve``). Auth, audit and
+limits come from the settings too; nothing is read from the environment after this point.
+
+Routes: ``/v1/chat/completions`` and ``/v1/models`` (OpenAI-compatible), ``/api/chat/...``
+(node-aware chat), ``/api/admin/gateway/...`` (admin), ``/healthz``, ``/readyz``, ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from llm_gateway import __version__
+from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
+from llm_gateway.http_errors import install_error_handlers
+from llm_gateway.middleware import GatewayMiddleware
+from llm_gateway.routes import openai_api, ops
+from llm_gateway.routes.admin_gateway import admin_gateway_router
+from llm_gateway.routes.chat_gateway import chat_gateway_router
+from llm_gateway.routes.deps import HttpServices
+from llm_gateway.settings import Settings, get_settings
+
+logger = logging.getLogger("llm_gateway.app")
+
+DESCRIPTION = (
+    "A capability-aware LLM gateway: OpenAI-compatible chat completions with model selection per "
+    "agent node, retries and fallbacks, cost tracking, tracing and an admin API."
+)
+
+
+def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None = None) -> FastAPI:
+    """The gateway's FastAPI application.
+
+    ``gateway``: use this one instead of building one from ``settings`` (tests, embedding); the
+    app then leaves closing it to the caller.
+    """
+    settings = settings or get_settings()
+    services = HttpServices.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = gateway is None
+        live = gateway if gateway is not None else build_gateway(settings)
+        app.state.llm_gateway = live
+        set_llm_gateway(live)
+        app.state.gateway_ready = True
+        _announce(settings, live)
+        try:
+            yield
+        finally:
+            app.state.gateway_ready = False
+            if owned:
+                await live.aclose()
+                set_llm_gateway(None)
+
+    app = FastAPI(
+        title="llm-gateway",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.gateway_services = services
+    app.state.gateway_ready = False
+    install_error_handlers(app)
+    app.add_middleware(
+        GatewayMiddleware,
+        max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
+        access_log_sample_rate=settings.GATEWAY_ACCESS_LOG_SAMPLE_RATE,
+    )
+    app.include_router(ops.router)
+    app.include_router(openai_api.router)
+    app.include_router(chat_gateway_router)
+    app.include_router(admin_gateway_router)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """``create_app()`` with the process settings: the factory ``llm-gateway serve`` runs."""
+    return create_app()
+
+
+def _announce(settings: Settings, gateway: LLMGateway) -> None:
+    if settings.use_simulator:
+        logger.warning(
+            "no provider key is set: answering with the built-in SIMULATED provider "
+            "(set OPENROUTER_API_KEY for real models)"
+        )
+    logger.info(
+        "gateway ready: %d models, %d nodes, config %s",
+        len(gateway.registry.get_all_policies()),
+        len(gateway.registry.get_all_nodes()),
+        gateway.registry.version,
+    )

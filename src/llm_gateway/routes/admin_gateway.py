@@ -1,0 +1,50 @@
+"""``admin_gateway_router``: the migration guide's Admin Operations Guide, under
+``/api/admin/gateway``, every endpoint behind ``Authorization: Bearer <GATEWAY_ADMIN_TOKEN>``
+(401 without it, 403 with a wrong one).
+
+    GET    /health                    gateway health
+    POST   /test-selection            {"node_name", "capabilities", "strategy"?} → selection
+    GET    /cost-optimization         savings opportunities per node (estimates)
+    GET    /traces?hours=1            recent traces and metrics
+    GET    /traces/{trace_id}         one trace
+    GET    /policies                  effective node → model map
+    PUT    /policies/bulk             {"updates": {node: model_id}} — all or nothing
+    PUT    /policies/{node}           {"model_id", "mode": "override", "force"?}
+    DELETE /policies/{node}           remove the override
+    POST   /policies/reload           reload the config files (old config kept on error)
+    GET    /validate                  config files and live state
+    GET    /recommendations/{node}    ranked options for a node
+    GET    /audit                     who changed what, when
+
+A host application includes it as is (``app.include_router(admin_gateway_router)``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from llm_gateway.routes import admin_insights, admin_policies
+from llm_gateway.routes.deps import require_admin
+from llm_gateway.routes.openai_schema import ErrorResponse
+from llm_gateway.routes.route_classes import GatewayRoute
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "No bearer token"},
+    403: {"model": ErrorResponse, "description": "Wrong admin token"},
+    404: {"model": ErrorResponse, "description": "Unknown node or trace"},
+    422: {"model": ErrorResponse, "description": "Invalid body, or a change that was refused"},
+}
+
+admin_gateway_router = APIRouter(
+    prefix="/api/admin/gateway",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses=_ERRORS,
+    route_class=GatewayRoute,
+)
+admin_gateway_router.include_router(admin_insights.router)
+admin_gateway_router.include_router(admin_policies.router)
+
+__all__ = ["admin_gateway_router"]

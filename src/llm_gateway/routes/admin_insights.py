@@ -1,0 +1,136 @@
+"""Admin: read-only views — health, selection dry-run, cost, traces, validation, recommendations.
+
+Nothing here calls a model or changes state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from llm_gateway.config import load_catalog
+from llm_gateway.errors import ConfigError, NotFound
+from llm_gateway.gateway import LLMGateway
+from llm_gateway.model_selector import SelectionContext
+from llm_gateway.routes.admin_models import (
+    SelectionOut,
+    TestSelectionRequest,
+    TracesOut,
+    ValidateOut,
+)
+from llm_gateway.routes.cost_optimization import cost_optimization_report
+from llm_gateway.routes.deps import gateway_of
+from llm_gateway.routes.overrides import node_selection_errors, override_problems, require_node
+from llm_gateway.routes.route_classes import GatewayRoute
+
+router = APIRouter(route_class=GatewayRoute)
+
+MAX_HOURS = 24 * 366
+
+
+@router.get("/health", summary="Gateway health: providers, models, circuits")
+async def health(request: Request) -> dict[str, Any]:
+    """``overall_status`` is healthy, degraded or unhealthy; no paid endpoint is called."""
+    return await gateway_of(request).health_check()
+
+
+@router.post("/test-selection", response_model=SelectionOut, summary="Dry-run model selection")
+async def test_selection(body: TestSelectionRequest, request: Request) -> dict[str, Any]:
+    """The selection, chain and reasons for a node and capabilities, without calling any model.
+
+    422 when no model qualifies (every model and why it was rejected).
+    """
+    gateway = gateway_of(request)
+    context = SelectionContext(
+        node_name=body.node_name,
+        capabilities=[c.value for c in body.capabilities],
+        strategy=body.strategy,
+    )
+    result = gateway.selector.select(context)
+    out = result.as_dict()
+    out["chain"] = [result.selected_model.logical_id, *result.fallback_chain]
+    out["node_configured"] = gateway.registry.get_node(body.node_name) is not None
+    return out
+
+
+@router.get("/cost-optimization", summary="Cost-saving opportunities per node (estimates)")
+async def cost_optimization(
+    request: Request, hours: float = Query(24.0, gt=0, le=MAX_HOURS)
+) -> dict[str, Any]:
+    return cost_optimization_report(gateway_of(request), hours)
+
+
+@router.get("/traces", response_model=TracesOut, summary="Recent traces and their metrics")
+async def list_traces(
+    request: Request,
+    hours: float = Query(1.0, gt=0, le=MAX_HOURS),
+    limit: int = Query(100, ge=1, le=1000),
+    errors_only: bool = Query(False, description="Only failed requests"),
+) -> dict[str, Any]:
+    """Sampled traces (failures always kept), newest first; metrics count every request."""
+    tracer = gateway_of(request).tracer
+    traces = tracer.list_traces(hours, limit, errors_only=errors_only)
+    metrics = await tracer.get_trace_metrics(hours=hours)
+    return {"hours": hours, "count": len(traces), "traces": traces, "metrics": metrics}
+
+
+@router.get("/traces/{trace_id}", summary="One trace: selection, attempts, usage, cost")
+async def get_trace(trace_id: str, request: Request) -> dict[str, Any]:
+    tracer = gateway_of(request).tracer
+    trace = tracer.get_trace(trace_id)
+    if trace is None:
+        raise NotFound(
+            f"no trace '{trace_id}' (traces are kept for a sampled share of successful "
+            f"requests, rate {tracer.sampling_rate:g}, and for every failure)",
+            param="trace_id",
+        )
+    return trace
+
+
+@router.get("/validate", response_model=ValidateOut, summary="Validate config files and state")
+async def validate(request: Request) -> dict[str, Any]:
+    """The files on disk (every issue), and the live state: can every node be served, does
+    every override still apply, are the files newer than what is loaded."""
+    gateway = gateway_of(request)
+    registry = gateway.registry
+    try:
+        on_disk = load_catalog(registry.config_dir)
+        issues: list[str] = []
+    except ConfigError as exc:
+        on_disk, issues = None, [str(issue) for issue in exc.issues]
+    node_errors = node_selection_errors(gateway)
+    bad_overrides = _override_issues(gateway)
+    return {
+        "valid": not issues and not node_errors and not bad_overrides,
+        "config_dir": str(registry.config_dir),
+        "files": {"valid": not issues, "issues": issues},
+        "live": {
+            "config_version": registry.version,
+            "files_version": on_disk.version if on_disk else None,
+            "reload_pending": bool(on_disk and on_disk.version != registry.version),
+            "models": len(registry.get_all_policies()),
+            "nodes": len(registry.get_all_nodes()),
+            "unservable_nodes": node_errors,
+            "override_issues": bad_overrides,
+        },
+    }
+
+
+@router.get("/recommendations/{node}", summary="Ranked model options for a node")
+async def recommendations(node: str, request: Request) -> dict[str, Any]:
+    """Options with estimated cost per 1k requests, each strategy's pick, performance data."""
+    gateway = gateway_of(request)
+    require_node(gateway, node)
+    return await gateway.selector.get_model_recommendations(node)
+
+
+def _override_issues(gateway: LLMGateway) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for node, override in gateway.signals.snapshot().overrides.items():
+        problems = override_problems(gateway, node, override.model_id)[1]
+        if gateway.registry.get_node(node) is None:
+            problems = [f"node '{node}' is no longer configured", *problems]
+        if problems:
+            out[node] = problems
+    return out

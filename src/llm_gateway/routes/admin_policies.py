@@ -1,0 +1,215 @@
+"""Admin: the node → model map, overrides, bulk updates, reload, and the audit log.
+
+Every change is written to the audit log (who, what, before, after, when). An override takes
+effect for the very next request: it lives in the selection signals, whose version keys the
+selection cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from llm_gateway.errors import GatewayError
+from llm_gateway.gateway import LLMGateway
+from llm_gateway.model_selector import SelectionContext
+from llm_gateway.routes.admin_models import (
+    AuditOut,
+    BulkOut,
+    BulkUpdateRequest,
+    OverrideOut,
+    OverrideRequest,
+    PoliciesOut,
+    ReloadOut,
+)
+from llm_gateway.routes.deps import AdminCaller, AdminDep, gateway_of, services_of
+from llm_gateway.routes.overrides import (
+    AdminRequestRejected,
+    check_override,
+    effective_policies,
+    override_dict,
+    override_problems,
+    require_node,
+    set_override,
+)
+from llm_gateway.routes.route_classes import GatewayRoute
+
+router = APIRouter(route_class=GatewayRoute)
+
+
+@router.get("/policies", response_model=PoliciesOut, summary="Effective node → model map")
+async def get_policies(request: Request) -> dict[str, Any]:
+    """File defaults plus overrides: what each node gets now, and why."""
+    gateway = gateway_of(request)
+    nodes = effective_policies(gateway)
+    return {
+        "config_version": gateway.registry.version,
+        "effective": {node: entry["model_id"] for node, entry in nodes.items()},
+        "nodes": nodes,
+    }
+
+
+@router.put("/policies/bulk", response_model=BulkOut, summary="Set several overrides at once")
+async def bulk_update(
+    body: BulkUpdateRequest, request: Request, caller: AdminDep
+) -> dict[str, Any]:
+    """All or nothing: one bad entry rejects the whole update (422 naming each bad entry)."""
+    gateway = gateway_of(request)
+    warnings = _check_bulk(gateway, body)
+    applied: dict[str, dict[str, Any]] = {}
+    # No await between the sets: no request of this process can see half of the update.
+    for node, model_id in body.updates.items():
+        applied[node] = _apply(gateway, request, caller, node, model_id, body.force, body.reason)
+    for node, entry in applied.items():
+        entry["effective_model"] = _effective_model(gateway, node)
+    return {"applied": applied, "warnings": warnings}
+
+
+@router.put("/policies/{node}", response_model=OverrideOut, summary="Override a node's model")
+async def put_override(
+    node: str,
+    body: OverrideRequest,
+    request: Request,
+    caller: AdminDep,
+) -> dict[str, Any]:
+    """422 with the reason for an unknown model or one failing the node's hard requirements
+    (unless ``force``); 404 for an unknown node."""
+    gateway = gateway_of(request)
+    warnings = check_override(gateway, node, body.model_id, force=body.force)
+    change = _apply(gateway, request, caller, node, body.model_id, body.force, body.reason)
+    return {
+        "node": node,
+        "mode": body.mode,
+        **change,
+        "effective_model": _effective_model(gateway, node),
+        "warnings": warnings,
+    }
+
+
+@router.delete("/policies/{node}", response_model=OverrideOut, summary="Remove a node's override")
+async def delete_override(node: str, request: Request, caller: AdminDep) -> dict[str, Any]:
+    """Back to the files' choice. ``removed`` is false when there was no override."""
+    gateway = gateway_of(request)
+    require_node(gateway, node)
+    before = override_dict(gateway.signals.clear_override(node))
+    if before is not None:
+        services_of(request).audit.record(
+            actor=caller.actor,
+            client=caller.client,
+            action="override.delete",
+            target=node,
+            before=before,
+            after=None,
+        )
+    return {
+        "node": node,
+        "removed": before is not None,
+        "before": before,
+        "after": None,
+        "effective_model": _effective_model(gateway, node),
+    }
+
+
+@router.post("/policies/reload", response_model=ReloadOut, summary="Reload the config files")
+async def reload_policies(request: Request, caller: AdminDep) -> dict[str, Any]:
+    """Swap in the files' current content; on any issue answer 422 and keep the old config."""
+    gateway = gateway_of(request)
+    registry = gateway.registry
+    before = registry.version
+    issues = registry.reload()
+    if issues:
+        raise AdminRequestRejected(
+            f"configuration not reloaded ({len(issues)} issue(s)); the previous one stays live",
+            {"issues": [str(issue) for issue in issues]},
+            param="config",
+            code="invalid_config",
+        )
+    warnings = [
+        f"override {node} → {o.model_id}: {'; '.join(problems)}"
+        for node, o in gateway.signals.snapshot().overrides.items()
+        for problems in [override_problems(gateway, node, o.model_id)[1]]
+        if problems
+    ]
+    services_of(request).audit.record(
+        actor=caller.actor,
+        client=caller.client,
+        action="config.reload",
+        target=str(registry.config_dir),
+        before={"config_version": before},
+        after={"config_version": registry.version},
+    )
+    return {
+        "status": "reloaded",
+        "config_version_before": before,
+        "config_version": registry.version,
+        "models": len(registry.get_all_policies()),
+        "nodes": len(registry.get_all_nodes()),
+        "warnings": warnings,
+    }
+
+
+@router.get("/audit", response_model=AuditOut, summary="The audit log of admin changes")
+async def get_audit(
+    request: Request,
+    limit: int = Query(100, ge=1, le=1000),
+    action: str | None = Query(None, max_length=64),
+    target: str | None = Query(None, max_length=256),
+) -> dict[str, Any]:
+    """Newest first."""
+    entries = services_of(request).audit.entries(limit=limit, action=action, target=target)
+    return {"count": len(entries), "entries": [entry.as_dict() for entry in entries]}
+
+
+def _check_bulk(gateway: LLMGateway, body: BulkUpdateRequest) -> dict[str, list[str]]:
+    failures: dict[str, list[str]] = {}
+    warnings: dict[str, list[str]] = {}
+    for node, model_id in body.updates.items():
+        if gateway.registry.get_node(node) is None:
+            failures[node] = [f"unknown node '{node}'"]
+            continue
+        known, problems = override_problems(gateway, node, model_id)
+        if not known or (problems and not body.force):
+            failures[node] = problems
+        elif problems:
+            warnings[node] = problems
+    if failures:
+        detail = "; ".join(f"{node}: {', '.join(why)}" for node, why in failures.items())
+        raise AdminRequestRejected(
+            f"bulk update rejected, nothing was changed: {detail}",
+            failures,
+            param=f"updates.{next(iter(failures))}",
+            code="bulk_update_rejected",
+        )
+    return warnings
+
+
+def _apply(
+    gateway: LLMGateway,
+    request: Request,
+    caller: AdminCaller,
+    node: str,
+    model_id: str,
+    forced: bool,
+    reason: str | None,
+) -> dict[str, Any]:
+    before = override_dict(set_override(gateway, node, model_id, forced=forced, actor=caller.actor))
+    after = override_dict(gateway.signals.snapshot().overrides.get(node))
+    services_of(request).audit.record(
+        actor=caller.actor,
+        client=caller.client,
+        action="override.set",
+        target=node,
+        before=before,
+        after=after,
+        forced=forced,
+        detail=reason,
+    )
+    return {"before": before, "after": after}
+
+
+def _effective_model(gateway: LLMGateway, node: str) -> str | None:
+    try:
+        return gateway.selector.select(SelectionContext(node_name=node)).selected_model.logical_id
+    except GatewayError:
+        return None

@@ -1,0 +1,222 @@
+"""The OpenAI-compatible API: ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
+The ``model`` field takes a logical model id, a node name (the node's requirements drive
+selection) or ``auto``. Optional headers: ``X-Gateway-Node``, ``X-Gateway-Strategy``,
+``X-Trace-Id`` (or W3C ``traceparent``). Every answer says which model answered (the body's
+``model`` and ``X-Gateway-Model``) and what the gateway itself added (``X-Gateway-Overhead-Ms``:
+for a stream, the overhead until the first token; the stream's last comment line before
+``[DONE]`` gives the final figures).
+
+The chat endpoint is the hot path: the body is read as bytes and parsed with orjson, checked by
+hand (:mod:`.chat_request`), and answered with orjson bytes or a raw SSE stream. Streams end with
+``data: [DONE]``, or, when the answer could not be completed, with an in-band error event and no
+``[DONE]`` (never a truncated answer that looks complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Mapping
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Security
+from starlette.responses import Response
+
+from llm_gateway.gateway import GatewayStream, LLMGateway, Route
+from llm_gateway.http_errors import JSON
+from llm_gateway.routes.chat_request import check_chat_request, parse_json_object
+from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
+from llm_gateway.routes.openai_schema import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ErrorResponse,
+    ModelList,
+    inline_schema,
+)
+from llm_gateway.routes.route_classes import RawRoute
+from llm_gateway.routes.sse import SSEResponse, comment_frame, data_frame
+
+DONE = b"data: [DONE]\n\n"
+
+router = APIRouter(tags=["OpenAI-compatible"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": text}
+    for status, text in {
+        400: "Invalid request (the error's param names the field)",
+        401: "Missing or invalid client API key (when keys are configured)",
+        404: "Unknown model or node",
+        413: "Request body too large",
+        422: "No model satisfies the node's requirements",
+        429: "Budget exceeded or rate limited",
+        502: "Every model of the chain failed",
+        503: "Every model of the chain is unavailable",
+        504: "Every model of the chain timed out",
+    }.items()
+}
+
+_GATEWAY_HEADERS = [
+    {
+        "name": "X-Gateway-Node",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "The agent node asking; its requirements drive selection.",
+    },
+    {
+        "name": "X-Gateway-Strategy",
+        "in": "header",
+        "required": False,
+        "schema": {
+            "type": "string",
+            "enum": ["balanced", "cost_optimized", "quality_optimized", "latency_optimized"],
+        },
+    },
+    {
+        "name": "X-Trace-Id",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "Your trace id (else W3C traceparent's, else a new one); returned.",
+    },
+]
+
+
+async def create_chat_completion(request: Request) -> Response:
+    """Chat completion through the gateway: JSON, or SSE when ``stream`` is true."""
+    gateway = gateway_of(request)
+    key_id = client_identity(request)
+    body = parse_json_object(await request.body())
+    check_chat_request(body)
+    route = _route(request, gateway, body, key_id)
+    if body.get("stream"):
+        return await _stream_response(gateway, body, route)
+    result = await gateway.complete(body, route)
+    headers = _answer_headers(
+        result.model.logical_id, result.trace_id, result.overhead_ms, result.cost.total
+    )
+    return Response(orjson.dumps(result.body), media_type=JSON, headers=headers)
+
+
+async def list_models(request: Request) -> Response:
+    """Logical models, then ``auto``, then node names: everything the ``model`` field accepts."""
+    client_identity(request)
+    registry = gateway_of(request).registry
+    data: list[dict[str, Any]] = [
+        {
+            "id": lid,
+            "object": "model",
+            "created": 0,
+            "owned_by": policy.provider,
+            "kind": "model",
+            "provider_model_id": policy.provider_model_id,
+            "context_window": policy.context_window,
+            "capabilities": sorted(policy.capabilities),
+            "cost_tier": policy.cost_tier.value,
+            "pricing": {
+                "input_per_1k": str(policy.input_cost_per_1k),
+                "output_per_1k": str(policy.output_cost_per_1k),
+            },
+        }
+        for lid, policy in registry.get_all_policies().items()
+        if policy.enabled
+    ]
+    data.append(_gateway_card("auto", "router"))
+    data += [
+        _gateway_card(node, "node")
+        for node in registry.get_all_nodes()
+        if not any(ch in node for ch in "*?[")
+    ]
+    return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
+
+
+def _gateway_card(name: str, kind: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "llm-gateway", "kind": kind}
+
+
+def _route(
+    request: Request, gateway: LLMGateway, body: Mapping[str, Any], key_id: str | None
+) -> Route:
+    headers = request.headers
+    user = body.get("user")
+    return gateway.resolve_route(
+        body.get("model"),
+        node=headers.get("x-gateway-node") or None,
+        strategy=headers.get("x-gateway-strategy") or None,
+        trace_id=trace_id_of(request),
+        user_id=user if isinstance(user, str) else None,
+        api_key_id=key_id,
+    )
+
+
+async def _stream_response(gateway: LLMGateway, body: dict[str, Any], route: Route) -> Response:
+    stream = gateway.stream(body, route)
+    await stream.start()  # a GatewayError here is answered as JSON: nothing was sent yet
+    assert stream.model is not None
+    headers = _answer_headers(stream.model.logical_id, stream.trace_id, stream.overhead_ms, None)
+    return SSEResponse(_openai_frames(stream), headers)
+
+
+async def _openai_frames(stream: GatewayStream) -> AsyncGenerator[bytes, None]:
+    """``data:`` frames of the stream's chunks, then a summary comment and ``[DONE]``."""
+    try:
+        async for chunk in stream:
+            yield data_frame(chunk)
+            if "error" in chunk and "choices" not in chunk:
+                return  # the stream failed after it began: no [DONE] after an error event
+        model = stream.model.logical_id if stream.model else ""
+        summary = f"x-gateway model={model} overhead_ms={stream.overhead_ms:.3f}"
+        yield comment_frame(summary)
+        yield DONE
+    finally:
+        await stream.aclose()
+
+
+def _answer_headers(
+    model: str, trace_id: str, overhead_ms: float, cost: Decimal | None
+) -> dict[str, str]:
+    headers = {
+        "x-gateway-model": model,
+        "x-gateway-overhead-ms": f"{overhead_ms:.3f}",
+        "x-trace-id": trace_id,
+    }
+    if cost is not None:
+        headers["x-gateway-cost-usd"] = f"{cost:f}"
+    return headers
+
+
+router.add_api_route(
+    "/v1/chat/completions",
+    create_chat_completion,
+    methods=["POST"],
+    route_class_override=RawRoute,
+    dependencies=[Security(client_bearer)],
+    summary="Create a chat completion (OpenAI-compatible)",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "description": "A chat.completion, or with stream=true an SSE stream of "
+            "chat.completion.chunk objects ending with data: [DONE]",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        **_ERRORS,
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": inline_schema(ChatCompletionRequest)}},
+        },
+        "parameters": _GATEWAY_HEADERS,
+    },
+)
+router.add_api_route(
+    "/v1/models",
+    list_models,
+    methods=["GET"],
+    route_class_override=RawRoute,
+    dependencies=[Security(client_bearer)],
+    summary="List the model ids, nodes and 'auto' that the model field accepts",
+    response_model=ModelList,
+    responses={401: _ERRORS[401]},
+)
