@@ -1,0 +1,343 @@
+"""aiohttp vs httpx for the provider hot path: req/s and latency against a fast local upstream.
+
+Starts a minimal OpenAI-compatible HTTP/1.1 server (raw asyncio protocol, prebuilt responses) in a
+child process on 127.0.0.1, then drives it from this process with each client doing exactly the
+provider's work: POST an orjson body with keep-alive, read the answer, orjson-parse it (JSON), or
+decode the SSE events and parse each chunk (stream). A third row runs the real
+``OpenAICompatibleProvider`` (aiohttp plus deadlines, error mapping, chunk parsing) to show what the
+provider itself adds.
+
+Every run is bounded in request count AND wall time. Usage:
+
+    .venv/bin/python bench/http_client_bench.py                       # defaults: 3000 req, c=16
+    .venv/bin/python bench/http_client_bench.py --requests 5000 --concurrency 32 --loop asyncio
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import multiprocessing
+import socket
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+CHUNKS = 20
+BODY = orjson.dumps(
+    {"model": "bench/model", "messages": [{"role": "user", "content": "Say hello " * 20}]}
+)
+STREAM_BODY = orjson.dumps(
+    {"model": "bench/model", "stream": True, "messages": [{"role": "user", "content": "Hi"}]}
+)
+
+
+# ---------------------------------------------------------------- the upstream (child process)
+
+
+def _responses() -> tuple[bytes, bytes]:
+    completion = orjson.dumps(
+        {
+            "id": "gen-1",
+            "object": "chat.completion",
+            "model": "bench/model",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hello " * 20},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 30,
+                "completion_tokens": 20,
+                "total_tokens": 50,
+                "cost": 0.00012,
+            },
+        }
+    )
+    json_response = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+        b"x-request-id: req-1\r\n\r\n%s" % (len(completion), completion)
+    )
+    frames = [
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+    ]
+    events = [b": OPENROUTER PROCESSING\n\n"]
+    for i in range(CHUNKS):
+        chunk = {
+            "id": "gen-1",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": {"content": f"tok{i} "}, "finish_reason": None}],
+        }
+        events.append(b"data: " + orjson.dumps(chunk) + b"\n\n")
+    final = {
+        "id": "gen-1",
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": 5,
+            "completion_tokens": CHUNKS,
+            "total_tokens": 25,
+            "cost": 0.0001,
+        },
+    }
+    events.append(b"data: " + orjson.dumps(final) + b"\n\n")
+    events.append(b"data: [DONE]\n\n")
+    for event in events:
+        frames.append(b"%x\r\n%s\r\n" % (len(event), event))
+    frames.append(b"0\r\n\r\n")
+    return json_response, b"".join(frames)
+
+
+class _Upstream(asyncio.Protocol):
+    JSON, STREAM = _responses()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+        self.buffer = b""
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = self.buffer[:end].lower() + b"\r\n"
+            start = head.find(b"\r\ncontent-length:")
+            length = int(head[start + 17 : head.find(b"\r\n", start + 2)]) if start >= 0 else 0
+            if len(self.buffer) < end + 4 + length:
+                return
+            body = self.buffer[end + 4 : end + 4 + length]
+            self.buffer = self.buffer[end + 4 + length :]
+            streaming = b'"stream":true' in body
+            self.transport.write(self.STREAM if streaming else self.JSON)
+
+
+def _serve(port: int, ready: multiprocessing.synchronize.Event, max_seconds: float) -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(_Upstream, "127.0.0.1", port, backlog=1024)
+        ready.set()
+        async with server:
+            await asyncio.sleep(max_seconds)  # the parent terminates us long before this
+
+    asyncio.run(main())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ---------------------------------------------------------------- the clients
+
+
+async def _aiohttp_client(
+    url: str, concurrency: int
+) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+    import aiohttp
+
+    from llm_gateway.providers.sse import SSEDecoder
+
+    connector = aiohttp.TCPConnector(
+        limit=concurrency, limit_per_host=concurrency, ttl_dns_cache=300, keepalive_timeout=30
+    )
+    session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
+    headers = {"Authorization": "Bearer k", "Content-Type": "application/json"}
+
+    async def one(stream: bool) -> int:
+        async with session.post(url, data=STREAM_BODY if stream else BODY, headers=headers) as r:
+            if not stream:
+                return len(orjson.loads(await r.read())["choices"])
+            decoder, count = SSEDecoder(), 0
+            async for raw in r.content.iter_any():
+                for data in decoder.feed(raw):
+                    if data != b"[DONE]":
+                        orjson.loads(data)
+                        count += 1
+            return count
+
+    return one, session.close
+
+
+async def _httpx_client(
+    url: str, concurrency: int
+) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+    import httpx
+
+    from llm_gateway.providers.sse import SSEDecoder
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    client = httpx.AsyncClient(limits=limits, timeout=None)
+    headers = {"Authorization": "Bearer k", "Content-Type": "application/json"}
+
+    async def one(stream: bool) -> int:
+        if not stream:
+            response = await client.post(url, content=BODY, headers=headers)
+            return len(orjson.loads(response.content)["choices"])
+        async with client.stream("POST", url, content=STREAM_BODY, headers=headers) as response:
+            decoder, count = SSEDecoder(), 0
+            async for raw in response.aiter_raw():
+                for data in decoder.feed(raw):
+                    if data != b"[DONE]":
+                        orjson.loads(data)
+                        count += 1
+            return count
+
+    return one, client.aclose
+
+
+async def _provider_client(
+    url: str, concurrency: int
+) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+    from decimal import Decimal
+
+    from pydantic import SecretStr
+
+    from llm_gateway.model_policy import DEFAULT_DEADLINES, CostTier, ModelPolicy
+    from llm_gateway.providers.base import ProviderRequest
+    from llm_gateway.providers.openai_compatible import Endpoint, OpenAICompatibleProvider
+
+    base = url.rsplit("/chat/completions", 1)[0]
+    provider = OpenAICompatibleProvider(
+        Endpoint(name="bench", base_url=base, api_key=SecretStr("k"), max_connections=concurrency)
+    )
+    policy = ModelPolicy(
+        logical_id="bench",
+        provider="bench",
+        provider_model_id="bench/model",
+        capabilities=frozenset(),
+        cost_tier=CostTier.LOW,
+        context_window=8000,
+        input_cost_per_1k=Decimal(0),
+        output_cost_per_1k=Decimal(0),
+    )
+    bodies = {False: orjson.loads(BODY), True: orjson.loads(STREAM_BODY)}
+
+    async def one(stream: bool) -> int:
+        request = ProviderRequest(
+            body=bodies[stream],
+            policy=policy,
+            deadlines=DEFAULT_DEADLINES,
+            deadline_at=time.monotonic() + 30,
+        )
+        if not stream:
+            return len((await provider.complete(request)).body["choices"])
+        count = 0
+        async for _chunk in provider.stream(request):
+            count += 1
+        return count
+
+    return one, provider.close
+
+
+CLIENTS = {
+    "aiohttp": _aiohttp_client,
+    "httpx": _httpx_client,
+    "provider(aiohttp)": _provider_client,
+}
+
+
+# ---------------------------------------------------------------- the driver
+
+
+async def _measure(
+    one: Callable[[bool], Awaitable[int]],
+    stream: bool,
+    requests: int,
+    concurrency: int,
+    max_seconds: float,
+) -> dict[str, float]:
+    for _ in range(min(200, requests)):  # warm-up: connections open, code paths hot
+        await one(stream)
+    latencies: list[float] = []
+    issued = 0
+    stop_at = time.perf_counter() + max_seconds
+
+    async def worker() -> None:
+        nonlocal issued
+        while issued < requests and time.perf_counter() < stop_at:
+            issued += 1
+            began = time.perf_counter()
+            await one(stream)
+            latencies.append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - began
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "rps": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+    }
+
+
+async def _run(url: str, args: argparse.Namespace) -> list[tuple[str, str, dict[str, float]]]:
+    rows = []
+    for mode, stream in (("json", False), ("stream", True)):
+        for name in args.clients:
+            one, close = await CLIENTS[name](url, args.concurrency)
+            try:
+                for c in (1, args.concurrency):
+                    stats = await _measure(one, stream, args.requests, c, args.max_seconds)
+                    rows.append((f"{mode} c={c}", name, stats))
+            finally:
+                await close()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="per measurement (bounded)")
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=list(CLIENTS))
+    args = parser.parse_args()
+    port = _free_port()
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=_serve, args=(port, ready, 600.0), daemon=True)
+    server.start()
+    try:
+        if not ready.wait(10):
+            raise SystemExit("the local upstream did not start")
+        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        if args.loop == "uvloop":
+            import uvloop
+
+            rows = uvloop.run(_run(url, args))
+        else:
+            rows = asyncio.run(_run(url, args))
+    finally:
+        server.terminate()
+        server.join(5)
+    print(
+        f"loop={args.loop}  requests/measurement<={args.requests}  "
+        f"stream={CHUNKS} chunks+usage+[DONE]"
+    )
+    print(f"{'mode':<14}{'client':<20}{'n':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for mode, name, s in rows:
+        print(
+            f"{mode:<14}{name:<20}{s['requests']:>7.0f}{s['rps']:>10.0f}"
+            f"{s['p50_ms']:>9.3f}{s['p99_ms']:>9.3f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,298 @@
+"""One streamed Chat Completions answer, read as SSE and yielded as :class:`StreamChunk`.
+
+Contract (what the gateway relies on):
+
+- nothing is sent until the first ``__anext__``; errors before the stream (status, headers
+  deadline, connect) are raised from it;
+- the first content-bearing chunk must arrive within ``first_token_s`` of the send — SSE comments
+  (``: OPENROUTER PROCESSING``) and role-only or usage-only chunks do not count — and afterwards
+  each next chunk within ``stall_s`` of the caller asking for it; both capped by ``deadline_at``;
+  expiry raises ProviderTimeout and drops the connection;
+- ``data: [DONE]`` ends the stream; so does the end of the body without it (the gateway finalises);
+- a chunk that is not a JSON object is skipped and counted in ``malformed_chunks``, unless it is
+  the last thing before the body ends (a cut): ProviderStreamError;
+- a chunk with a top-level ``error`` or ``finish_reason: "error"`` (OpenRouter's mid-stream error,
+  https://openrouter.ai/docs/api/reference/streaming#handling-errors-during-streaming) raises
+  ProviderStreamError with the upstream message; ``finish_reason: "content_filter"`` raises
+  ContentFiltered; a broken connection raises ProviderStreamError;
+- the connection returns to the pool only after a complete body; on error, cancellation or
+  ``aclose()`` it is closed. Callers that stop early must ``aclose()`` (or use ``async with``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import orjson
+
+from llm_gateway.errors import ContentFiltered, ProviderError, ProviderStreamError
+from llm_gateway.providers.base import ProviderRequest, StreamChunk, Usage
+from llm_gateway.providers.deadlines import TRANSPORT_ERRORS, Deadline, stream_cut, timeout_error
+from llm_gateway.providers.errors_map import stream_error_from_event
+from llm_gateway.providers.sse import EventTooLarge, SSEDecoder
+
+if TYPE_CHECKING:
+    from llm_gateway.providers.openai_compatible import OpenAICompatibleProvider
+
+logger = logging.getLogger(__name__)
+
+DONE = b"[DONE]"
+DRAIN_AFTER_DONE_S = 0.1  # the body's last bytes follow [DONE] at once; wait no longer to reuse
+MAX_DRAIN_BYTES = 64 * 1024
+
+
+class ChunkStream:
+    """Async iterator of one stream's chunks; also an async context manager that closes it."""
+
+    def __init__(self, provider: OpenAICompatibleProvider, request: ProviderRequest) -> None:
+        self._provider = provider
+        self._request = request
+        self._labels = provider.labels(request)
+        self._response: aiohttp.ClientResponse | None = None
+        self._decoder = SSEDecoder()
+        self._events: deque[bytes] = deque()
+        self._first_token = Deadline(request.deadline_at, "")
+        self._got_token = False
+        self._eof = False
+        self._done = False
+        self._finished = False
+        self._last_malformed = False
+        self.malformed_chunks = 0
+        self.request_id: str | None = None
+
+    def __aiter__(self) -> ChunkStream:
+        return self
+
+    async def __aenter__(self) -> ChunkStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    @property
+    def comments(self) -> int:
+        """SSE comment lines (keep-alives) seen so far."""
+        return self._decoder.comments
+
+    async def __anext__(self) -> StreamChunk:
+        if self._finished:
+            raise StopAsyncIteration
+        try:
+            if self._response is None:
+                await self._open()
+            while True:
+                while self._events:
+                    chunk = self._chunk_of(self._events.popleft())
+                    if chunk is not None:
+                        return chunk
+                if self._done:
+                    await self._release_after_done()
+                    raise StopAsyncIteration
+                if self._eof:
+                    self._end_of_body()
+                    raise StopAsyncIteration
+                # Set when a read is due: buffered events are returned without touching clocks.
+                await self._read(self._next_deadline())
+        except StopAsyncIteration:
+            raise
+        except BaseException:
+            self._abort()  # errors, timeouts and the caller's cancellation: drop the connection
+            raise
+
+    async def aclose(self) -> None:
+        """Stop reading and drop the connection (unless the stream already ended cleanly)."""
+        if not self._finished:
+            self._abort()
+
+    # ------------------------------------------------------------------ steps
+
+    async def _open(self) -> None:
+        response, started = await self._provider.send(self._request, stream=True)
+        self._response = response
+        headers = response.headers
+        self.request_id = headers.get("x-request-id") or headers.get("x-generation-id")
+        limits = self._request.deadlines
+        self._first_token = Deadline.within(
+            started,
+            limits.first_token_s if limits.first_token_s is not None else float("inf"),
+            self._request.deadline_at,
+            f"no first token within {limits.first_token_s} s",
+            "the first token",
+        )
+        if response.content_type == "application/json":
+            raise await self._json_instead_of_stream(response)
+
+    def _next_deadline(self) -> Deadline:
+        if not self._got_token:
+            return self._first_token
+        stall_s = self._request.deadlines.stall_s
+        return Deadline.within(
+            time.monotonic(),
+            stall_s if stall_s is not None else float("inf"),
+            self._request.deadline_at,
+            f"stream stalled: no chunk for {stall_s} s",
+            "the next chunk",
+        )
+
+    async def _read(self, deadline: Deadline) -> None:
+        assert self._response is not None
+        if deadline.remaining() <= 0:
+            raise self._timeout(deadline)
+        try:
+            async with deadline.timeout():
+                data = await self._response.content.readany()
+        except TimeoutError:
+            raise self._timeout(deadline) from None
+        except TRANSPORT_ERRORS as exc:
+            error = stream_cut(exc, **self._labels)
+            self._provider.note_failure(error.message)
+            raise error from None
+        try:
+            if data:
+                self._events.extend(self._decoder.feed(data))
+                return
+            self._eof = True
+            tail = self._decoder.finish()
+        except EventTooLarge as exc:
+            raise ProviderStreamError(f"{self._provider.name}: {exc}", **self._labels) from None
+        if tail is not None:
+            self._events.append(tail)
+
+    def _chunk_of(self, data: bytes) -> StreamChunk | None:
+        """The chunk of one event, None for [DONE] and skipped chunks; raises error events."""
+        if data == DONE:
+            self._done = True
+            self._events.clear()
+            return None
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            payload = None
+        well_formed, choice = _first_choice(payload)
+        if not well_formed:
+            self._skip_malformed(data)
+            return None
+        self._last_malformed = False
+        if payload.get("error"):
+            raise self._error_event(payload)
+        assert isinstance(payload, dict)
+        content, finish = "", None
+        if choice is not None:
+            delta = choice.get("delta")
+            text = delta.get("content") if isinstance(delta, dict) else None
+            content = text if isinstance(text, str) else ""
+            reason = choice.get("finish_reason")
+            finish = reason if isinstance(reason, str) else None
+            if finish in ("error", "content_filter"):
+                raise self._error_event(payload)
+        chunk = StreamChunk(payload, content, finish, safe_usage(payload.get("usage")))
+        if not self._got_token and chunk.has_payload:
+            self._got_token = True
+        return chunk
+
+    def _skip_malformed(self, data: bytes) -> None:
+        self.malformed_chunks += 1
+        self._last_malformed = True
+        logger.debug(
+            "%s: skipped a malformed stream chunk (%d bytes)", self._provider.name, len(data)
+        )
+
+    def _error_event(self, payload: dict[str, Any]) -> ProviderError:
+        error = stream_error_from_event(
+            payload,
+            model=self._provider_model(),
+            provider=self._provider.name,
+            secret=self._provider.secret,
+        )
+        error.model = self._labels["model"]
+        if not isinstance(error, ContentFiltered):
+            self._provider.note_failure(error.message)
+        return error
+
+    def _end_of_body(self) -> None:
+        if self._last_malformed:
+            raise ProviderStreamError(
+                f"{self._provider.name}: stream of model {self._provider_model()} ended right "
+                "after a malformed chunk (the body was cut)",
+                **self._labels,
+            )
+        self._finish(reuse=True)
+
+    async def _release_after_done(self) -> None:
+        """After [DONE], read the body's last bytes so the connection can be reused."""
+        assert self._response is not None
+        content = self._response.content
+        drained = 0
+        try:
+            async with asyncio.timeout(DRAIN_AFTER_DONE_S):
+                while not content.at_eof() and drained < MAX_DRAIN_BYTES:
+                    part = await content.readany()
+                    if not part:
+                        break
+                    drained += len(part)
+        except TRANSPORT_ERRORS:  # TimeoutError included
+            self._finish(reuse=False)
+            return
+        self._finish(reuse=True)
+
+    async def _json_instead_of_stream(self, response: aiohttp.ClientResponse) -> ProviderError:
+        """A JSON body where an event stream was asked for: an error object, or unusable."""
+        try:
+            async with self._first_token.timeout():
+                raw = await response.read()
+            payload = orjson.loads(raw)
+        except (ValueError, aiohttp.ClientError, OSError):  # bad JSON, timeout, broken link
+            payload = None
+        if isinstance(payload, dict) and payload.get("error"):
+            return self._provider.map_payload_error(payload, self._request)
+        return ProviderStreamError(
+            f"{self._provider.name}: expected an event stream for model {self._provider_model()}, "
+            "got application/json",
+            **self._labels,
+        )
+
+    def _timeout(self, deadline: Deadline) -> ProviderError:
+        self._provider.note_failure(deadline.message)
+        return timeout_error(deadline, **self._labels)
+
+    def _finish(self, *, reuse: bool) -> None:
+        self._finished = True
+        self._events.clear()
+        if self._response is not None:
+            # release() hands a fully read connection back to the pool and closes any other.
+            (self._response.release if reuse else self._response.close)()
+
+    def _abort(self) -> None:
+        self._finish(reuse=False)
+
+    def _provider_model(self) -> str:
+        model = self._request.body.get("model")
+        return model if isinstance(model, str) else self._request.policy.provider_model_id
+
+
+def safe_usage(usage: object) -> Usage | None:
+    """``Usage.from_openai``, or None when the usage object is not readable (never raises)."""
+    if not isinstance(usage, dict):
+        return None
+    try:
+        return Usage.from_openai(usage)
+    except (TypeError, ValueError, ArithmeticError, AttributeError):
+        return None
+
+
+def _first_choice(payload: Any) -> tuple[bool, dict[str, Any] | None]:
+    """(well formed, ``choices[0]``): a chunk is a JSON object whose ``choices``, when present
+    and not empty (usage and error chunks have none), is a list of objects."""
+    if not isinstance(payload, dict):
+        return False, None
+    choices = payload.get("choices")
+    if choices is None or choices == []:
+        return True, None
+    if isinstance(choices, list) and isinstance(choices[0], dict):
+        return True, choices[0]
+    return False, None

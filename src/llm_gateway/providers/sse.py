@@ -1,0 +1,93 @@
+"""Incremental Server-Sent Events decoding: bytes in, complete events' ``data`` out.
+
+Follows the framing rules of the SSE specification
+(https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation):
+lines end with ``\\r\\n``, ``\\n`` or ``\\r``; a line starting with ``:`` is a comment (OpenRouter
+sends ``: OPENROUTER PROCESSING`` as a keep-alive, see
+https://openrouter.ai/docs/api/reference/streaming); several ``data:`` lines of one event are joined
+with ``\\n``; an empty line ends the event. Fields other than ``data`` (``event``, ``id``,
+``retry``) carry nothing an OpenAI-compatible stream needs and are ignored.
+
+The decoder knows nothing of JSON or ``[DONE]``: the provider interprets the payloads.
+"""
+
+from __future__ import annotations
+
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+
+
+class EventTooLarge(ValueError):
+    """One event (or one unterminated line) grew beyond the decoder's limit."""
+
+
+class SSEDecoder:
+    """Feed it the body's bytes as they arrive; it returns each complete event's data.
+
+    ``comments`` counts comment lines seen (keep-alives). At the end of the body call
+    :meth:`finish` for an event the server did not terminate with an empty line.
+    """
+
+    __slots__ = ("_data", "_max", "_pending", "_size", "comments")
+
+    def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
+        self._pending = b""  # the unterminated tail of the last feed
+        self._data: list[bytes] = []  # data lines of the event being read
+        self._size = 0
+        self._max = max_event_bytes
+        self.comments = 0
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        """The data of every event completed by ``chunk``, in order (often empty).
+
+        Raises EventTooLarge when an event exceeds the limit (a runaway or hostile stream).
+        """
+        text = self._pending + chunk if self._pending else chunk
+        held = b""
+        if b"\r" in text:
+            if text.endswith(b"\r"):
+                # A CR at the very end may be the first half of a CRLF split across reads.
+                text, held = text[:-1], b"\r"
+            text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        lines = text.split(b"\n")
+        tail = lines.pop()
+        self._pending = tail + held
+        if len(self._pending) > self._max:
+            raise EventTooLarge(f"an SSE line exceeds {self._max} bytes")
+        events: list[bytes] = []
+        for line in lines:
+            # The two lines of nearly every event, inline (this loop runs once per line).
+            if line.startswith(b"data: ") and self._size + len(line) <= self._max:
+                self._data.append(line[6:])
+                self._size += len(line) - 5
+            elif not line and len(self._data) == 1:
+                events.append(self._data.pop())
+                self._size = 0
+            else:
+                self._line(line, events)
+        return events
+
+    def finish(self) -> bytes | None:
+        """At the end of the body: the data of an event left unterminated, or None."""
+        if self._pending:
+            line, self._pending = self._pending.rstrip(b"\r"), b""
+            self._line(line, [])
+        if not self._data:
+            return None
+        data = b"\n".join(self._data)
+        self._data, self._size = [], 0
+        return data
+
+    def _line(self, line: bytes, events: list[bytes]) -> None:
+        if line.startswith(b"data:"):
+            value = line[6:] if line.startswith(b"data: ") else line[5:]
+            self._size += len(value) + 1
+            if self._size > self._max:
+                raise EventTooLarge(f"an SSE event exceeds {self._max} bytes")
+            self._data.append(value)
+        elif not line:
+            if self._data:
+                events.append(self._data[0] if len(self._data) == 1 else b"\n".join(self._data))
+                self._data, self._size = [], 0
+        elif line.startswith(b":"):
+            self.comments += 1
+        # Any other field (event:, id:, retry:) or a malformed line is ignored, per the spec.
