@@ -7,7 +7,7 @@ are not reported again (their own error already is).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from llm_gateway.config.catalog import Catalog, ProviderConfig
 from llm_gateway.errors import ConfigIssue
@@ -75,16 +75,7 @@ def _policy_issues(
                 f"unknown provider '{policy.provider}' (known: {known})",
             )
         )
-    seen: set[str] = set()
-    for i, fallback in enumerate(policy.fallback_models):
-        path = f"{where}.fallback_models[{i}]"
-        if fallback not in models:
-            issues.append(ConfigIssue(POLICIES_FILE, path, f"unknown model '{fallback}'"))
-        elif fallback == lid:
-            issues.append(ConfigIssue(POLICIES_FILE, path, "a model cannot be its own fallback"))
-        elif fallback in seen:
-            issues.append(ConfigIssue(POLICIES_FILE, path, f"'{fallback}' is listed twice"))
-        seen.add(fallback)
+    issues.extend(fallback_issues(lid, policy.fallback_models, models))
     if policy.max_output_tokens and policy.max_output_tokens > policy.context_window:
         issues.append(
             ConfigIssue(
@@ -102,6 +93,24 @@ def _policy_issues(
                 f"{cached} is above input_cost_per_1k {policy.input_cost_per_1k}",
             )
         )
+    return issues
+
+
+def fallback_issues(
+    lid: str, fallbacks: Sequence[str], models: Collection[str]
+) -> list[ConfigIssue]:
+    """Unknown, self-referencing and repeated entries of ``policies.<lid>.fallback_models``."""
+    issues: list[ConfigIssue] = []
+    seen: set[str] = set()
+    for i, fallback in enumerate(fallbacks):
+        path = f"policies.{lid}.fallback_models[{i}]"
+        if fallback not in models:
+            issues.append(ConfigIssue(POLICIES_FILE, path, f"unknown model '{fallback}'"))
+        elif fallback == lid:
+            issues.append(ConfigIssue(POLICIES_FILE, path, "a model cannot be its own fallback"))
+        elif fallback in seen:
+            issues.append(ConfigIssue(POLICIES_FILE, path, f"'{fallback}' is listed twice"))
+        seen.add(fallback)
     return issues
 
 

@@ -18,7 +18,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from llm_gateway.config.catalog import Catalog, ProviderConfig
-from llm_gateway.config.crosscheck import BUILTIN_PROVIDERS, NODES_FILE, POLICIES_FILE, cross_check
+from llm_gateway.config.crosscheck import (
+    BUILTIN_PROVIDERS,
+    NODES_FILE,
+    POLICIES_FILE,
+    cross_check,
+    fallback_issues,
+)
 from llm_gateway.config.schema import NodeSpec, PolicySpec, ProviderSpec
 from llm_gateway.config.yaml_source import read_yaml
 from llm_gateway.errors import ConfigError, ConfigIssue
@@ -42,6 +48,7 @@ class _Section:
     def __init__(self) -> None:
         self.valid: dict[str, Any] = {}
         self.names: set[str] = set()
+        self.invalid_raw: dict[str, Any] = {}
         self.complete = True
 
 
@@ -66,6 +73,7 @@ def load_catalog(config_dir: Path | None = None) -> Catalog:
             check_servable=policies.complete and nodes.complete,
         )
     )
+    issues.extend(_unparsed_fallback_issues(policies))
     if issues:
         raise ConfigError(issues)
     return catalog
@@ -78,6 +86,17 @@ def validate_config_dir(config_dir: Path | None = None) -> list[ConfigIssue]:
     except ConfigError as exc:
         return exc.issues
     return []
+
+
+def _unparsed_fallback_issues(policies: _Section) -> list[ConfigIssue]:
+    """Fallback references of entries that failed to parse are still checked when the list
+    itself is well-formed, so that fixing one error does not reveal the next."""
+    issues: list[ConfigIssue] = []
+    for lid, raw in policies.invalid_raw.items():
+        fallbacks = raw.get("fallback_models") if isinstance(raw, dict) else None
+        if isinstance(fallbacks, list) and all(isinstance(f, str) for f in fallbacks):
+            issues.extend(fallback_issues(lid, fallbacks, policies.names))
+    return issues
 
 
 def _default_dir() -> Path:
@@ -140,6 +159,7 @@ def _section(
             section.valid[key] = spec.model_validate({} if value is None else value)
         except ValidationError as exc:
             issues.extend(_issues_from(file, (name, key), exc))
+            section.invalid_raw[key] = value
             section.complete = False
     return section
 
