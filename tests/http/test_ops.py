@@ -1,0 +1,119 @@
+"""/healthz, /readyz, /metrics, the error shape for unknown routes, and the OpenAPI schema."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+HELLO = [{"role": "user", "content": "Hello"}]
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "alive"}
+
+
+async def test_readyz_when_started(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ready"
+    assert response.json()["checks"]["config"] == "ok"
+
+
+async def test_readyz_before_start_is_503(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)  # lifespan not run: not started
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+        response = await client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["status"] == "not_ready"
+
+
+async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:
+    await client.post("/v1/chat/completions", json={"model": "writer", "messages": HELLO})
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert "llm_gateway_requests_total" in response.text
+
+
+async def test_unknown_path_and_wrong_method_use_the_error_shape(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.get("/nope")
+    wrong = await client.get("/v1/chat/completions")
+
+    assert missing.status_code == 404
+    assert missing.json()["error"]["type"] == "not_found_error"
+    assert wrong.status_code == 405
+    assert wrong.json()["error"]["type"] == "invalid_request_error"
+
+
+EXPECTED_OPERATIONS = {
+    ("post", "/v1/chat/completions"),
+    ("get", "/v1/models"),
+    ("get", "/api/chat/nodes"),
+    ("post", "/api/chat/{node_name}"),
+    ("post", "/api/chat/{node_name}/stream"),
+    ("get", "/api/admin/gateway/health"),
+    ("post", "/api/admin/gateway/test-selection"),
+    ("get", "/api/admin/gateway/cost-optimization"),
+    ("get", "/api/admin/gateway/traces"),
+    ("get", "/api/admin/gateway/traces/{trace_id}"),
+    ("get", "/api/admin/gateway/policies"),
+    ("put", "/api/admin/gateway/policies/bulk"),
+    ("put", "/api/admin/gateway/policies/{node}"),
+    ("delete", "/api/admin/gateway/policies/{node}"),
+    ("post", "/api/admin/gateway/policies/reload"),
+    ("get", "/api/admin/gateway/validate"),
+    ("get", "/api/admin/gateway/recommendations/{node}"),
+    ("get", "/api/admin/gateway/audit"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+}
+
+
+async def test_openapi_describes_every_endpoint(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+
+    operations = {(method, path) for path, item in schema["paths"].items() for method in item}
+    assert operations == EXPECTED_OPERATIONS
+    for method, path in operations:
+        operation = schema["paths"][path][method]
+        assert "200" in operation["responses"], (method, path)
+        if method in {"post", "put"} and not path.endswith("/reload"):
+            assert "requestBody" in operation, (method, path)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "field"),
+    [
+        ("/v1/chat/completions", "post", "messages"),
+        ("/api/admin/gateway/test-selection", "post", "node_name"),
+        ("/api/admin/gateway/policies/{node}", "put", "model_id"),
+        ("/api/admin/gateway/policies/bulk", "put", "updates"),
+    ],
+)
+async def test_request_bodies_are_documented(
+    client: httpx.AsyncClient, path: str, method: str, field: str
+) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    body = schema["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    if "$ref" in body:
+        body = schema["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]
+
+    assert field in body["properties"]
+    assert field in body.get("required", [])
+
+
+async def test_admin_endpoints_declare_the_bearer_scheme(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+
+    assert schema["paths"]["/api/admin/gateway/health"]["get"]["security"] == [{"AdminToken": []}]
+    assert "ClientApiKey" in schema["components"]["securitySchemes"]
