@@ -46,7 +46,8 @@ def print_tables(console: Console, tables: list[Table]) -> None:
     for table in tables:
         rich_table = RichTable(title=table.title, title_justify="left", header_style="bold")
         for i, name in enumerate(table.header):
-            rich_table.add_column(name, justify="left" if i == 0 else "right")
+            first = i == 0
+            rich_table.add_column(name, justify="left" if first else "right", no_wrap=first)
         for row in table.rows:
             rich_table.add_row(*row)
         console.print(rich_table)

@@ -65,10 +65,12 @@ class SoakResult:
     settings: dict[str, Any]
     gateway: TargetInfo
     samples: list[SoakSample]
+    idle: SoakSample
     errors: dict[str, int]
 
     def summary(self, warmup_mark: int) -> dict[str, Any]:
-        """Values at the warm-up mark and at the end, and the growth between them."""
+        """Values at the warm-up mark and at the last sample under load, the growth between
+        them, and the values once idle again."""
         if not self.samples:
             return {}
         end = self.samples[-1]
@@ -77,6 +79,7 @@ class SoakResult:
         for key in ("rss_mb", "open_fds", "asyncio_tasks", "redis_used_mb"):
             before, after = getattr(mark, key), getattr(end, key)
             out[key] = {"at_warmup": before, "at_end": after}
+            out[key]["idle_after"] = getattr(self.idle, key)
             if before is not None and after is not None:
                 out[key]["growth_percent"] = growth_percent(before, after)
         return out
@@ -88,6 +91,7 @@ class SoakResult:
             "errors": self.errors,
             "summary": self.summary(warmup_mark),
             "samples": [asdict(s) for s in self.samples],
+            "idle_after": asdict(self.idle),
         }
 
 
@@ -166,24 +170,30 @@ def _specs(endpoint: Endpoint, settings: SoakSettings) -> list[LoadSpec]:
 
 async def drive(
     endpoint: Endpoint, settings: SoakSettings, probe: Path, on_sample: Any
-) -> tuple[list[SoakSample], dict[str, int]]:
-    """Run the load against a started gateway, sampling until every caller has stopped."""
+) -> tuple[list[SoakSample], SoakSample, dict[str, int]]:
+    """Run the load against a started gateway, sampling while it runs; then one more sample
+    ``interval_s`` after the callers stopped (what is left when idle)."""
     specs = _specs(endpoint, settings)
     recorders = [Recorder() for _ in specs]
     sampler = _Sampler(endpoint, recorders, probe, _redis_client(settings.features))
     samples = [sampler.take()]
     tasks = [asyncio.ensure_future(run_load(s, r)) for s, r in zip(specs, recorders, strict=True)]
-    while not all(task.done() for task in tasks):
+    while True:
         await asyncio.wait(tasks, timeout=settings.interval_s)
+        if all(task.done() for task in tasks):
+            break
+        # Only samples taken under load count: once the callers stop, connections close.
         samples.append(sampler.take())
         on_sample(samples[-1])
     for task in tasks:
         task.result()
+    await asyncio.sleep(settings.interval_s)
+    idle = sampler.take()
     errors: dict[str, int] = {}
     for recorder in recorders:
         for kind, count in recorder.errors.items():
             errors[kind] = errors.get(kind, 0) + count
-    return samples, errors
+    return samples, idle, errors
 
 
 def probe_command(probe: Path, interval_s: float) -> list[str]:
@@ -209,12 +219,12 @@ async def run_soak(settings: SoakSettings, workdir: Path, on_sample: Any) -> Soa
     try:
         await fleet.start()
         info = await start_target(endpoint, sweep_like)
-        samples, errors = await drive(endpoint, settings, probe, on_sample)
+        samples, idle, errors = await drive(endpoint, settings, probe, on_sample)
         info.rss_at_end_mb = samples[-1].rss_mb
-        info.requests_total = samples[-1].requests
+        info.requests_total = idle.requests
     finally:
         endpoint.process.stop()
         fleet.stop()
     settings_out = {k: v for k, v in asdict(settings).items() if k != "features"}
     settings_out["features"] = settings.features
-    return SoakResult(settings=settings_out, gateway=info, samples=samples, errors=errors)
+    return SoakResult(settings_out, info, samples, idle, errors)

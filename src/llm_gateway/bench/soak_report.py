@@ -47,13 +47,14 @@ def growth_table(result: SoakResult, warmup_mark: int) -> Table:
                 fmt(entry.get("at_warmup"), 1),
                 fmt(entry.get("at_end"), 1),
                 fmt(entry.get("growth_percent"), 2, "%"),
+                fmt(entry.get("idle_after"), 1),
             ]
         )
     title = (
         f"Growth from {summary.get('warmup_at_requests', 0):,} to "
         f"{summary.get('end_at_requests', 0):,} requests"
     )
-    return Table(title, ["measure", "at warm-up", "at end", "growth"], rows)
+    return Table(title, ["measure", "at warm-up", "at end", "growth", "idle after"], rows)
 
 
 def samples_table(result: SoakResult, every: int = 1) -> Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -70,7 +71,8 @@ def bench(
     ] = None,
 ) -> None:
     """Benchmark the gateway against the direct upstream and LiteLLM's proxy, side by side."""
-    console = Console()
+    # Piped output (CI logs, `| tee`) gets wide tables instead of Rich's 80-column default.
+    console = Console() if sys.stdout.isatty() else Console(width=180)
     try:
         env = parse_features(features or list(DEFAULT))
     except BenchError as exc:
