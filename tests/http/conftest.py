@@ -23,10 +23,10 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 class SimulatedProviders:
-    """Every policy's provider is one in-process simulated provider (zero latency)."""
+    """Every policy's provider is one in-process simulated provider (zero latency by default)."""
 
-    def __init__(self, scenario: Any = None) -> None:
-        self.provider = SimulatedProvider(scenario, zero_latency=True)
+    def __init__(self, scenario: Any = None, *, zero_latency: bool = True) -> None:
+        self.provider = SimulatedProvider(scenario, zero_latency=zero_latency)
 
     def get(self, name: str) -> SimulatedProvider:
         return self.provider
