@@ -3,9 +3,13 @@
 Each model gets components in 0..1 (higher is better): ``cost`` (cheapest eligible = 1),
 ``quality``, ``latency`` (fastest = 1; observed when there are enough samples, else declared),
 ``reliability`` (1 - observed error rate; 0.97 prior) and ``preferred`` (share of the node's
-preferred capabilities it has). A strategy is a weighting of them. ``COST_OPTIMIZED`` ranks by
-expected cost first and uses the weighted score only to break ties, so it never prefers a more
-expensive model over a cheaper eligible one.
+preferred capabilities it has). A strategy is a weighting of them.
+
+Two strategies are lexicographic, because a weighting of min-max normalised components can let a
+small difference in one component outweigh a large one in the strategy's own: ``COST_OPTIMIZED``
+ranks by expected cost first, so it never prefers a more expensive model over a cheaper eligible
+one; ``QUALITY_OPTIMIZED`` ranks by quality * reliability (to 3 decimals) first. Both use the
+weighted score only to break ties.
 """
 
 from __future__ import annotations
@@ -148,6 +152,15 @@ def rank(scores: Mapping[str, ScoreBreakdown], strategy: SelectionStrategy) -> l
     """Model ids best first; deterministic (ties broken by id)."""
     if strategy is SelectionStrategy.COST_OPTIMIZED:
         return sorted(scores, key=lambda lid: (scores[lid].expected_cost, -scores[lid].total, lid))
+    if strategy is SelectionStrategy.QUALITY_OPTIMIZED:
+        return sorted(
+            scores,
+            key=lambda lid: (
+                -round(scores[lid].quality * scores[lid].reliability, 3),
+                -round(scores[lid].total, 9),
+                lid,
+            ),
+        )
     return sorted(scores, key=lambda lid: (-round(scores[lid].total, 9), lid))
 
 
