@@ -72,6 +72,8 @@ class CostTier(StrEnum):
 def _rank_of(other: object) -> int:
     """Rank of a tier or a tier name; comparing with anything else is a TypeError (never the
     alphabetical order that str would silently use)."""
+    if type(other) is CostTier:
+        return _TIER_RANK[other]
     if isinstance(other, str):
         try:
             return _TIER_RANK[CostTier(other)]
@@ -142,16 +144,16 @@ class ModelPolicy(BaseModel):
         """Declared quality, or one derived from tier and capabilities when none is declared."""
         if self.quality_score is not None:
             return self.quality_score
-        base = {
-            CostTier.LOW: 0.55,
-            CostTier.MEDIUM: 0.7,
-            CostTier.HIGH: 0.82,
-            CostTier.PREMIUM: 0.9,
-        }
         bonus = 0.03 * len(self.capabilities & _QUALITY_CAPABILITIES)
-        return min(1.0, base[self.cost_tier] + bonus)
+        return min(1.0, _TIER_QUALITY[self.cost_tier] + bonus)
 
 
+_TIER_QUALITY = {
+    CostTier.LOW: 0.55,
+    CostTier.MEDIUM: 0.7,
+    CostTier.HIGH: 0.82,
+    CostTier.PREMIUM: 0.9,
+}
 _QUALITY_CAPABILITIES = frozenset(
     {Capability.REASONING, Capability.LONG_CONTEXT, Capability.CREATIVE_WRITING}
 )

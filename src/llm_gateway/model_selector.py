@@ -15,7 +15,6 @@ context without its trace id.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -90,7 +89,7 @@ class ModelSelector:
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         if cached.trace_id != context.trace_id:
-            return dataclasses.replace(cached, trace_id=context.trace_id)
+            return cached.with_trace_id(context.trace_id)
         return cached
 
     def requirements_for(self, context: SelectionContext) -> NodeRequirements:

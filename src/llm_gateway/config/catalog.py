@@ -94,7 +94,10 @@ class Catalog:
 
     def expand_fallbacks(self, logical_id: str) -> tuple[str, ...]:
         """Fallbacks of ``logical_id`` and theirs, breadth-first, each once, never itself."""
-        return self._fallback_cache.setdefault(logical_id, _expand(self.policies, logical_id))
+        cached = self._fallback_cache.get(logical_id)
+        if cached is None:
+            cached = self._fallback_cache[logical_id] = _expand(self.policies, logical_id)
+        return cached
 
     @cached_property
     def _fallback_cache(self) -> dict[str, tuple[str, ...]]:

@@ -120,30 +120,40 @@ def score_models(
     """Score every model in ``models`` (all assumed eligible) under ``strategy``."""
     if not models:
         return {}
-    costs = {m.logical_id: m.expected_cost(input_tokens, output_tokens) for m in models}
-    latencies = {m.logical_id: expected_latency_ms(m, stats.get(m.logical_id)) for m in models}
-    lo_cost, hi_cost = min(costs.values()), max(costs.values())
-    lo_lat = min(v[0] for v in latencies.values())
-    hi_lat = max(v[0] for v in latencies.values())
-    weights = WEIGHTS[strategy]
+    costs = [m.expected_cost(input_tokens, output_tokens) for m in models]
+    latencies = [expected_latency_ms(m, stats.get(m.logical_id)) for m in models]
+    cost_floats = [float(c) for c in costs]
+    lo_cost, hi_cost = min(cost_floats), max(cost_floats)
+    lo_lat = min(lat for lat, _ in latencies)
+    hi_lat = max(lat for lat, _ in latencies)
+    w = WEIGHTS[strategy]
+    w_cost, w_quality, w_latency = w["cost"], w["quality"], w["latency"]
+    w_reliability, w_preferred = w["reliability"], w["preferred"]
+    wanted = len(preferred)
     scores = {}
-    for m in models:
-        lid = m.logical_id
-        observed = stats.get(lid)
-        parts = {
-            "cost": _inverse_norm(float(costs[lid]), float(lo_cost), float(hi_cost)),
-            "quality": m.effective_quality,
-            "latency": _inverse_norm(latencies[lid][0], lo_lat, hi_lat),
-            "reliability": 1.0 - observed.error_rate if observed else _PRIOR_RELIABILITY,
-            "preferred": len(preferred & m.capabilities) / len(preferred) if preferred else 1.0,
-        }
-        total = sum(weights[name] * value for name, value in parts.items())
-        scores[lid] = ScoreBreakdown(
-            total=total,
-            expected_cost=costs[lid],
-            latency_ms=latencies[lid][0],
-            observed=latencies[lid][1],
-            **parts,
+    for m, cost, cost_float, (latency_ms, observed) in zip(
+        models, costs, cost_floats, latencies, strict=True
+    ):
+        seen = stats.get(m.logical_id)
+        cost_part = _inverse_norm(cost_float, lo_cost, hi_cost)
+        quality = m.effective_quality
+        latency_part = _inverse_norm(latency_ms, lo_lat, hi_lat)
+        reliability = 1.0 - seen.error_rate if seen is not None else _PRIOR_RELIABILITY
+        preferred_part = len(preferred & m.capabilities) / wanted if wanted else 1.0
+        scores[m.logical_id] = ScoreBreakdown(
+            total=w_cost * cost_part
+            + w_quality * quality
+            + w_latency * latency_part
+            + w_reliability * reliability
+            + w_preferred * preferred_part,
+            cost=cost_part,
+            quality=quality,
+            latency=latency_part,
+            reliability=reliability,
+            preferred=preferred_part,
+            expected_cost=cost,
+            latency_ms=latency_ms,
+            observed=observed,
         )
     return scores
 
