@@ -1,0 +1,1 @@
+pytest_plugins = ["llm_gateway.simulator.pytest_plugin"]
