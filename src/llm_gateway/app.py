@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
@@ -26,6 +27,7 @@ from llm_gateway.routes import openai_api, ops
 from llm_gateway.routes.admin_gateway import admin_gateway_router
 from llm_gateway.routes.chat_gateway import chat_gateway_router
 from llm_gateway.routes.deps import HttpServices
+from llm_gateway.routes.fast_path import FastPath
 from llm_gateway.settings import Settings, get_settings
 
 logger = logging.getLogger("llm_gateway.app")
@@ -61,7 +63,7 @@ def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None =
                 await live.aclose()
                 set_llm_gateway(None)
 
-    app = FastAPI(
+    app = GatewayApp(
         title="llm-gateway",
         version=__version__,
         description=DESCRIPTION,
@@ -70,16 +72,38 @@ def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None =
     app.state.gateway_services = services
     app.state.gateway_ready = False
     install_error_handlers(app)
+    limits = (settings.GATEWAY_MAX_BODY_BYTES, settings.GATEWAY_ACCESS_LOG_SAMPLE_RATE)
     app.add_middleware(
-        GatewayMiddleware,
-        max_body_bytes=settings.GATEWAY_MAX_BODY_BYTES,
-        access_log_sample_rate=settings.GATEWAY_ACCESS_LOG_SAMPLE_RATE,
+        GatewayMiddleware, max_body_bytes=limits[0], access_log_sample_rate=limits[1]
+    )
+    app.fast_path = FastPath(openai_api.HOT_ROUTES)
+    app.fast_stack = GatewayMiddleware(
+        app.fast_path, max_body_bytes=limits[0], access_log_sample_rate=limits[1]
     )
     app.include_router(ops.router)
     app.include_router(openai_api.router)
     app.include_router(chat_gateway_router)
     app.include_router(admin_gateway_router)
     return app
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, with the hot endpoints served through ``fast_stack`` (GatewayMiddleware in front
+    of :class:`FastPath`) instead of the router; every other request goes the usual way."""
+
+    fast_path: FastPath | None = None
+    fast_stack: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.fast_stack is not None
+            and self.fast_path is not None
+            and self.fast_path.serves(scope)
+        ):
+            scope["app"] = self
+            await self.fast_stack(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app_from_env() -> FastAPI:

@@ -66,7 +66,8 @@ class GatewayMiddleware:
             state = scope["state"] = {}
         state["trace_id"] = trace_id
         state["request_id"] = request_id
-        ids = [(b"x-request-id", request_id.encode()), (b"x-trace-id", trace_id.encode())]
+        request_header = (b"x-request-id", request_id.encode())
+        trace_header = (b"x-trace-id", trace_id.encode())
         outcome = _Outcome()
 
         async def send_with_ids(message: Message) -> None:
@@ -75,9 +76,9 @@ class GatewayMiddleware:
                 elapsed = (time.perf_counter() - started) * 1000
                 timing = (b"server-timing", b"gateway;dur=%.3f" % elapsed)
                 headers = list(message.get("headers", ()))
-                names = {name.lower() for name, _ in headers}
-                headers += [pair for pair in ids if pair[0] not in names]
-                headers.append(timing)
+                if not any(name == b"x-trace-id" for name, _ in headers):
+                    headers.append(trace_header)
+                headers += (request_header, timing)
                 message["headers"] = headers
             await send(message)
 

@@ -24,7 +24,6 @@ from fastapi import APIRouter, Request, Security
 from starlette.responses import Response
 
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
-from llm_gateway.http_errors import JSON
 from llm_gateway.routes.chat_request import check_chat_request, parse_json_object
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.openai_schema import (
@@ -34,6 +33,7 @@ from llm_gateway.routes.openai_schema import (
     ModelList,
     inline_schema,
 )
+from llm_gateway.routes.responses import RawJSONResponse, raw_headers, read_body
 from llm_gateway.routes.route_classes import RawRoute
 from llm_gateway.routes.sse import SSEResponse, comment_frame, data_frame
 
@@ -87,7 +87,7 @@ async def create_chat_completion(request: Request) -> Response:
     """Chat completion through the gateway: JSON, or SSE when ``stream`` is true."""
     gateway = gateway_of(request)
     key_id = client_identity(request)
-    body = parse_json_object(await request.body())
+    body = parse_json_object(await read_body(request))
     check_chat_request(body)
     route = _route(request, gateway, body, key_id)
     if body.get("stream"):
@@ -96,7 +96,7 @@ async def create_chat_completion(request: Request) -> Response:
     headers = _answer_headers(
         result.model.logical_id, result.trace_id, result.overhead_ms, result.cost.total
     )
-    return Response(orjson.dumps(result.body), media_type=JSON, headers=headers)
+    return RawJSONResponse(orjson.dumps(result.body), raw_headers(headers))
 
 
 async def list_models(request: Request) -> Response:
@@ -128,7 +128,7 @@ async def list_models(request: Request) -> Response:
         for node in registry.get_all_nodes()
         if not any(ch in node for ch in "*?[")
     ]
-    return Response(orjson.dumps({"object": "list", "data": data}), media_type=JSON)
+    return RawJSONResponse(orjson.dumps({"object": "list", "data": data}))
 
 
 def _gateway_card(name: str, kind: str) -> dict[str, Any]:
@@ -220,3 +220,9 @@ router.add_api_route(
     response_model=ModelList,
     responses={401: _ERRORS[401]},
 )
+
+HOT_ROUTES = {
+    ("POST", "/v1/chat/completions"): create_chat_completion,
+    ("GET", "/v1/models"): list_models,
+}
+"""What ``create_app`` serves through :class:`~llm_gateway.routes.fast_path.FastPath`."""
