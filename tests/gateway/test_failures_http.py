@@ -7,6 +7,7 @@ Chains used (shipped catalogue): gemini-2.5-pro → claude-sonnet → gpt-4o →
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -77,7 +78,7 @@ async def test_429_retry_after_is_honoured_on_the_same_model(sim: SimulatorHandl
     assert response.body["model"] == "gemini-2.5-pro"
     attempts = sim.attempts(PRIMARY)
     assert [a.status for a in attempts] == [429, 429, 200]
-    gaps = [b.t - a.t for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [b.t - a.t for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.29 for gap in gaps), gaps
     await gw.aclose()
 
