@@ -9,7 +9,7 @@ ignored rather than refused: tracing must never fail a request.
 
 from __future__ import annotations
 
-import os
+import random
 import re
 from collections.abc import Iterable
 
@@ -20,8 +20,11 @@ _ZERO_PARENT = "0" * 16
 
 
 def new_id() -> str:
-    """32 random lowercase hex characters."""
-    return os.urandom(16).hex()
+    """32 random lowercase hex characters (never all zeros, so a valid W3C trace id).
+
+    Ids need to be unique, not secret: the process PRNG avoids a system call per request.
+    """
+    return f"{random.getrandbits(128) | 1:032x}"
 
 
 def valid_token(value: str | None) -> str | None:
