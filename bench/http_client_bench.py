@@ -276,13 +276,16 @@ async def _measure(
             await one(stream)
             latencies.append(time.perf_counter() - began)
 
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - began
+    elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     latencies.sort()
     return {
         "requests": len(latencies),
         "rps": len(latencies) / elapsed,
+        # This process's CPU per request: the cost that bounds req/s on one core, and the
+        # figure least disturbed by other load on the machine.
+        "cpu_us": cpu / len(latencies) * 1e6,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
     }
@@ -331,11 +334,14 @@ def main() -> None:
         f"loop={args.loop}  requests/measurement<={args.requests}  "
         f"stream={CHUNKS} chunks+usage+[DONE]"
     )
-    print(f"{'mode':<14}{'client':<20}{'n':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(
+        f"{'mode':<14}{'client':<20}{'n':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'cpu us/req':>12}"
+    )
     for mode, name, s in rows:
         print(
             f"{mode:<14}{name:<20}{s['requests']:>7.0f}{s['rps']:>10.0f}"
-            f"{s['p50_ms']:>9.3f}{s['p99_ms']:>9.3f}"
+            f"{s['p50_ms']:>9.3f}{s['p99_ms']:>9.3f}{s['cpu_us']:>12.0f}"
         )
 
 

@@ -31,6 +31,7 @@ def test_every_line_ending_of_the_spec(eol: bytes) -> None:
     body = b"data: x" + eol + b"data: y" + eol + eol + b": ping" + eol + eol
     decoder = SSEDecoder()
     assert feed_all(decoder, body) == [b"x\ny"]
+    assert decoder.finish() is None  # a trailing CR waits for a possible LF until the end
     assert decoder.comments == 1
 
 

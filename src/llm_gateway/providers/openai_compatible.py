@@ -24,7 +24,12 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
-from llm_gateway.errors import ContentFiltered, ProviderError, ProviderUnavailable
+from llm_gateway.errors import (
+    ContentFiltered,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderUnavailable,
+)
 from llm_gateway.providers.base import (
     ProviderHealth,
     ProviderRequest,
@@ -112,7 +117,10 @@ class OpenAICompatibleProvider:
         connector = self._session.connector if self._session and not self._session.closed else None
         open_connections = None
         if isinstance(connector, aiohttp.TCPConnector):
-            open_connections = sum(len(c) for c in connector._conns.values())
+            # Idle pooled connections; aiohttp has no public counter, so read defensively.
+            pooled = getattr(connector, "_conns", None)
+            if isinstance(pooled, dict):
+                open_connections = sum(len(c) for c in pooled.values())
         if not self._used:
             return ProviderHealth(self.name, "unknown", "no request yet", open_connections)
         if self._last_failure is not None:
@@ -146,7 +154,10 @@ class OpenAICompatibleProvider:
         labels = self.labels(request)
         if deadline.remaining() <= 0:
             raise timeout_error(deadline, **labels)
-        body = orjson.dumps(request.body)
+        try:
+            body = orjson.dumps(request.body)
+        except orjson.JSONEncodeError as exc:
+            raise ProviderBadRequest(f"request body is not JSON: {exc}", **labels) from None
         headers = self._headers_for(request, stream)
         self._used = True
         try:

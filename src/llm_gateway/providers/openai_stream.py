@@ -164,7 +164,10 @@ class ChunkStream:
             self._events.append(tail)
 
     def _chunk_of(self, data: bytes) -> StreamChunk | None:
-        """The chunk of one event, None for [DONE] and skipped chunks; raises error events."""
+        """The chunk of one event, None for [DONE] and skipped chunks; raises error events.
+
+        Runs once per token: kept flat, and every field checked for its type (never trusted).
+        """
         if data == DONE:
             self._done = True
             self._events.clear()
@@ -180,17 +183,20 @@ class ChunkStream:
         self._last_malformed = False
         if payload.get("error"):
             raise self._error_event(payload)
-        assert isinstance(payload, dict)
         content, finish = "", None
         if choice is not None:
             delta = choice.get("delta")
-            text = delta.get("content") if isinstance(delta, dict) else None
-            content = text if isinstance(text, str) else ""
+            if type(delta) is dict:
+                text = delta.get("content")
+                if type(text) is str:
+                    content = text
             reason = choice.get("finish_reason")
-            finish = reason if isinstance(reason, str) else None
-            if finish in ("error", "content_filter"):
-                raise self._error_event(payload)
-        chunk = StreamChunk(payload, content, finish, safe_usage(payload.get("usage")))
+            if reason is not None:
+                finish = reason if isinstance(reason, str) else None
+                if finish in ("error", "content_filter"):
+                    raise self._error_event(payload)
+        usage = payload.get("usage")
+        chunk = StreamChunk(payload, content, finish, safe_usage(usage) if usage else None)
         if not self._got_token and chunk.has_payload:
             self._got_token = True
         return chunk
@@ -263,6 +269,8 @@ class ChunkStream:
     def _finish(self, *, reuse: bool) -> None:
         self._finished = True
         self._events.clear()
+        if reuse:
+            self._provider.note_failure(None)  # a complete stream: the provider is healthy
         if self._response is not None:
             # release() hands a fully read connection back to the pool and closes any other.
             (self._response.release if reuse else self._response.close)()
@@ -288,11 +296,11 @@ def safe_usage(usage: object) -> Usage | None:
 def _first_choice(payload: Any) -> tuple[bool, dict[str, Any] | None]:
     """(well formed, ``choices[0]``): a chunk is a JSON object whose ``choices``, when present
     and not empty (usage and error chunks have none), is a list of objects."""
-    if not isinstance(payload, dict):
+    if type(payload) is not dict:
         return False, None
     choices = payload.get("choices")
-    if choices is None or choices == []:
-        return True, None
-    if isinstance(choices, list) and isinstance(choices[0], dict):
+    if not choices:
+        return choices is None or choices == [], None
+    if type(choices) is list and type(choices[0]) is dict:
         return True, choices[0]
     return False, None

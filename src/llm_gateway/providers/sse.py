@@ -30,7 +30,7 @@ class SSEDecoder:
     __slots__ = ("_data", "_max", "_pending", "_size", "comments")
 
     def __init__(self, max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES) -> None:
-        self._pending = b""  # the unterminated tail of the last feed
+        self._pending = b""  # what follows the last complete event
         self._data: list[bytes] = []  # data lines of the event being read
         self._size = 0
         self._max = max_event_bytes
@@ -48,34 +48,31 @@ class SSEDecoder:
                 # A CR at the very end may be the first half of a CRLF split across reads.
                 text, held = text[:-1], b"\r"
             text = text.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        lines = text.split(b"\n")
-        tail = lines.pop()
-        self._pending = tail + held
+        # Every "\n\n" ends a line and then an event: split by events, not lines.
+        blocks = text.split(b"\n\n")
+        self._pending = blocks.pop() + held
         if len(self._pending) > self._max:
-            raise EventTooLarge(f"an SSE line exceeds {self._max} bytes")
+            raise EventTooLarge(f"an SSE event exceeds {self._max} bytes")
         events: list[bytes] = []
-        for line in lines:
-            # The two lines of nearly every event, inline (this loop runs once per line).
-            if line.startswith(b"data: ") and self._size + len(line) <= self._max:
-                self._data.append(line[6:])
-                self._size += len(line) - 5
-            elif not line and len(self._data) == 1:
-                events.append(self._data.pop())
-                self._size = 0
-            else:
+        for block in blocks:
+            if block.startswith(b"data: ") and b"\n" not in block and len(block) <= self._max:
+                events.append(block[6:])  # nearly every event: one data line
+                continue
+            for line in block.split(b"\n"):
                 self._line(line, events)
+            self._line(b"", events)
         return events
 
     def finish(self) -> bytes | None:
         """At the end of the body: the data of an event left unterminated, or None."""
-        if self._pending:
-            line, self._pending = self._pending.rstrip(b"\r"), b""
-            self._line(line, [])
-        if not self._data:
-            return None
-        data = b"\n".join(self._data)
-        self._data, self._size = [], 0
-        return data
+        pending, self._pending = self._pending.rstrip(b"\r"), b""
+        events: list[bytes] = []
+        for line in pending.split(b"\n") if pending else ():
+            self._line(line, events)
+        if self._data:
+            events.append(b"\n".join(self._data))
+            self._data, self._size = [], 0
+        return events[-1] if events else None
 
     def _line(self, line: bytes, events: list[bytes]) -> None:
         if line.startswith(b"data:"):
