@@ -109,3 +109,13 @@ def test_request_body_is_the_openai_shape():
     assert streamed["stream"] is True
     assert "stream" not in plain
     assert plain["model"] == "m"
+
+
+async def test_a_server_slower_than_the_window_still_shows_its_rate():
+    async with mock(MockBehaviour(headers_delay_ms=300.0)) as port:
+        spec = spec_for(port, stream=False, concurrency=2, max_seconds=0.1, warmup_seconds=0.1)
+        recorder = await run_load(spec)
+    # Both warm-up requests finish inside the window; none was started in it.
+    assert recorder.completed == 0
+    assert recorder.window_completions == 2
+    assert recorder.rate > 0

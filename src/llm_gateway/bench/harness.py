@@ -22,7 +22,13 @@ import orjson
 from llm_gateway.bench.errors import BenchError
 from llm_gateway.bench.http_client import build_request
 from llm_gateway.bench.loadgen import LoadSpec, Recorder, run_load
-from llm_gateway.bench.procs import affinity, cpu_seconds, free_port, rss_bytes
+from llm_gateway.bench.procs import (
+    affinity,
+    core_busy_seconds,
+    cpu_seconds,
+    free_port,
+    rss_bytes,
+)
 from llm_gateway.bench.results import TARGETS, Cell, CellResult, TargetInfo
 from llm_gateway.bench.stats import distribution_ms
 from llm_gateway.bench.targets import Endpoint, Upstream, mock_process
@@ -164,26 +170,53 @@ async def run_cell(
     async with progress.cell(endpoint.name, cell, spec, recorder):
         task = asyncio.ensure_future(run_load(spec, recorder))
         await asyncio.sleep(settings.warmup_seconds)
-        server_before = cpu_seconds(server_pids())
-        load_before = cpu_seconds(load_core_pids()) + own_cpu_seconds()
+        before = _CpuSnapshot.take(server_pids(), load_core_pids(), settings.server_core)
         await task
-        server_cpu = cpu_seconds(server_pids()) - server_before
-        load_cpu = cpu_seconds(load_core_pids()) + own_cpu_seconds() - load_before
+        used = _CpuSnapshot.take(server_pids(), load_core_pids(), settings.server_core) - before
     elapsed = recorder.elapsed
-    measured = max(recorder.issued, 1)
+    served = max(recorder.window_completions, 1)
     return CellResult(
         target=endpoint.name,
         cell=cell,
         completed=recorder.completed,
         errors=dict(recorder.errors),
         elapsed_s=elapsed,
-        rps=recorder.completed / elapsed if elapsed else 0.0,
+        rps=recorder.rate,
         latency=distribution_ms(recorder.latencies),
         ttfb=distribution_ms(recorder.ttfbs) if cell.stream else None,
-        server_cpu_ms_per_request=server_cpu * 1000 / measured,
+        server_cpu_ms_per_request=used.server * 1000 / served,
         server_rss_mb=rss_bytes(server_pids()) / MB,
-        loadgen_core_busy_percent=load_cpu / elapsed * 100 if elapsed else None,
+        loadgen_core_busy_percent=used.load / used.wall * 100,
+        server_core_others_percent=max(used.server_core - used.server, 0.0) / used.wall * 100,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _CpuSnapshot:
+    """CPU seconds of the server, of the load core's processes (this one included), of the
+    server's core as a whole, and wall time; subtract two for the usage in between."""
+
+    server: float
+    load: float
+    server_core: float
+    wall: float
+
+    @classmethod
+    def take(cls, server_pids: list[int], load_pids: list[int], core: int) -> _CpuSnapshot:
+        return cls(
+            server=cpu_seconds(server_pids),
+            load=cpu_seconds(load_pids) + own_cpu_seconds(),
+            server_core=core_busy_seconds(core),
+            wall=time.perf_counter(),
+        )
+
+    def __sub__(self, other: _CpuSnapshot) -> _CpuSnapshot:
+        return _CpuSnapshot(
+            self.server - other.server,
+            self.load - other.load,
+            self.server_core - other.server_core,
+            max(self.wall - other.wall, 1e-9),
+        )
 
 
 async def run_target(

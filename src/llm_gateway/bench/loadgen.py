@@ -3,9 +3,11 @@ sending the next request as soon as the last one has been answered.
 
 A run is bounded twice: it stops issuing after ``max_requests`` measured requests or
 ``max_seconds`` of measurement, whichever comes first, and every request has its own timeout.
-Requests started during ``warmup_seconds`` are sent but not recorded. Each recorded request gives
-its latency (request written → response complete) and, for streams, its time to first byte (→ the
-first SSE ``data:`` event).
+Requests started during ``warmup_seconds`` are sent but their latency is not recorded. Each
+recorded request gives its latency (request written → response complete) and, for streams, its
+time to first byte (→ the first SSE ``data:`` event). Throughput counts every success that
+completes inside the measurement window, warm-up requests included, so a server slower than the
+window still shows its rate instead of nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class Recorder:
     ttfbs: array[float] = field(default_factory=lambda: array("d"))
     errors: Counter[str] = field(default_factory=Counter)
     issued: int = 0
+    window_completions: int = 0
     measure_from: float = 0.0
     last_done: float = 0.0
 
@@ -58,10 +61,16 @@ class Recorder:
 
     @property
     def elapsed(self) -> float:
-        """Seconds from the start of measurement to the last recorded completion."""
+        """Seconds from the start of measurement to the last completion inside the window."""
         if not self.last_done:
             return 0.0
         return max(self.last_done - self.measure_from, 1e-9)
+
+    @property
+    def rate(self) -> float:
+        """Successes per second over the measurement window (0 when none completed in it)."""
+        elapsed = self.elapsed
+        return self.window_completions / elapsed if elapsed else 0.0
 
 
 class _Budget:
@@ -98,6 +107,25 @@ def _check(spec: LoadSpec, response: Response) -> str | None:
     return None
 
 
+def _record(
+    spec: LoadSpec, recorder: Recorder, response: Response, started: float, measured: bool
+) -> None:
+    finished = time.perf_counter()
+    in_window = finished >= recorder.measure_from
+    problem = _check(spec, response)
+    if problem is not None:
+        if measured or in_window:
+            recorder.errors[problem] += 1
+        return
+    if in_window:
+        recorder.window_completions += 1
+        recorder.last_done = finished
+    if measured:
+        recorder.latencies.append(finished - started)
+        if spec.stream:
+            recorder.ttfbs.append(response.first_data_at - started)
+
+
 async def _caller(spec: LoadSpec, budget: _Budget, recorder: Recorder) -> None:
     connection: ClientConnection | None = None
     try:
@@ -117,20 +145,10 @@ async def _caller(spec: LoadSpec, budget: _Budget, recorder: Recorder) -> None:
             try:
                 response = await connection.exchange(spec.request, spec.timeout_s)
             except RequestFailed as failure:
-                if measured:
+                if measured or time.perf_counter() >= recorder.measure_from:
                     recorder.errors[failure.kind] += 1
                 continue
-            finished = time.perf_counter()
-            if not measured:
-                continue
-            problem = _check(spec, response)
-            if problem is not None:
-                recorder.errors[problem] += 1
-                continue
-            recorder.latencies.append(finished - started)
-            if spec.stream:
-                recorder.ttfbs.append(response.first_data_at - started)
-            recorder.last_done = finished
+            _record(spec, recorder, response, started, measured)
     finally:
         if connection is not None:
             connection.close()

@@ -66,6 +66,16 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total / CLOCK_TICKS
 
 
+def core_busy_seconds(core: int) -> float:
+    """CPU seconds core ``core`` has spent busy (not idle or waiting) since boot, all processes."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{core} "):
+            ticks = [int(x) for x in line.split()[1:]]
+            idle = ticks[3] + ticks[4]  # idle + iowait
+            return (sum(ticks[:8]) - idle) / CLOCK_TICKS
+    raise BenchError(f"no core {core} in /proc/stat")
+
+
 def rss_bytes(pids: Sequence[int]) -> int:
     """Resident set size of the given processes, summed."""
     total = 0

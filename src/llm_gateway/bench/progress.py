@@ -76,7 +76,7 @@ class RichSweepProgress:
             now = time.perf_counter()
             running = max(now - recorder.measure_from, 1e-9)
             status = (
-                f"{recorder.completed:>7} ok {recorder.completed / running:>8.0f}/s "
+                f"{recorder.completed:>7} ok {recorder.window_completions / running:>8.0f}/s "
                 f"{recorder.error_count} err"
                 if now >= recorder.measure_from
                 else "warming up"
@@ -88,8 +88,7 @@ class RichSweepProgress:
 
 
 def _summary(target: str, cell: Cell, recorder: Recorder) -> str:
-    elapsed = recorder.elapsed
-    rps = recorder.completed / elapsed if elapsed else 0.0
+    rps = recorder.rate
     ordered = sorted(recorder.latencies)
     p50 = ordered[len(ordered) // 2] * 1000 if ordered else float("nan")
     errors = f"[red]{recorder.error_count} errors {dict(recorder.errors)}[/red]"

@@ -42,6 +42,7 @@ class CellResult:
     server_cpu_ms_per_request: float | None = None
     server_rss_mb: float | None = None
     loadgen_core_busy_percent: float | None = None
+    server_core_others_percent: float | None = None
 
     @property
     def error_count(self) -> int:

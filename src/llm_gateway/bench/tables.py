@@ -95,11 +95,13 @@ def absolute_table(sweep: SweepResult) -> Table:
                 fmt(item.server_cpu_ms_per_request, 2),
                 fmt(item.server_rss_mb, 0),
                 fmt(item.loadgen_core_busy_percent, 0, "%"),
+                fmt(item.server_core_others_percent, 0, "%"),
                 fmt(item.error_count, 0),
             ]
         )
     header = ["target", "cell", "ok", "req/s", "p50", "p90", "p99", "TTFB p50", "TTFB p99"]
-    header += ["server CPU ms/req", "server RSS MB", "load core busy", "errors"]
+    header += ["server CPU ms/req", "server RSS MB", "load core busy", "others on server core"]
+    header += ["errors"]
     return Table("Every run (latency in ms)", header, rows)
 
 
