@@ -205,8 +205,7 @@ class ModelPolicyRegistry:
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> ModelPolicyRegistry:
         """A registry over an in-memory catalogue; ``reload()`` then re-reads its config_dir."""
-        registry = cls(catalog.config_dir, catalog=catalog)
-        return registry
+        return cls(catalog.config_dir, catalog=catalog)
 
     @property
     def catalog(self) -> Catalog:

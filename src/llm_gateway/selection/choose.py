@@ -87,17 +87,8 @@ def select(
     needs = merge_requirements(catalog, context)
     strategy = choose_strategy(needs, context.strategy)
     pool = partition(catalog.policies.values(), needs, signals, context.token_floor)
-    planned_in, planned_out = context.planned_tokens
-    scores = score_models(
-        pool.eligible,
-        strategy,
-        preferred=needs.preferred_capabilities,
-        input_tokens=DEFAULT_INPUT_TOKENS if planned_in is None else planned_in,
-        output_tokens=DEFAULT_OUTPUT_TOKENS if planned_out is None else planned_out,
-        stats=signals.stats,
-    )
-    ranked = rank(scores, strategy)
-    ranked = [m for m in ranked if m not in pool.demoted] + [m for m in ranked if m in pool.demoted]
+    scores = _score(pool, strategy, context, signals)
+    ranked = available_first(rank(scores, strategy), pool.demoted)
     reasons: list[str] = []
     primary, source = _pinned_primary(catalog, signals, context, pool, reasons)
     if primary is None:
@@ -108,14 +99,8 @@ def select(
             )
         primary, source = ranked[0], "score"
         reasons.append(_score_reason(primary, scores[primary], strategy, len(ranked)))
-    if primary in pool.demoted:
-        why = "no eligible model has a closed circuit" if source == "score" else f"kept ({source})"
-        reasons.append(f"{primary}: circuit open; {why}")
     chain = fallback_chain(catalog, primary, ranked, pool, signals)
-    if chain:
-        reasons.append("fallbacks: " + " → ".join(chain))
-    if pool.demoted:
-        reasons.append("circuit open, tried last: " + ", ".join(sorted(pool.demoted)))
+    reasons.extend(_chain_reasons(primary, source, chain, pool))
     return SelectionResult(
         selected_model=catalog.policies[primary],
         fallback_chain=chain,
@@ -132,6 +117,42 @@ def select(
         demoted=frozenset(pool.demoted),
         source=source,
     )
+
+
+def _score(
+    pool: CandidatePool,
+    strategy: SelectionStrategy,
+    context: SelectionContext,
+    signals: SignalsSnapshot,
+) -> dict[str, ScoreBreakdown]:
+    planned_in, planned_out = context.planned_tokens
+    return score_models(
+        pool.eligible,
+        strategy,
+        preferred=pool.needs.preferred_capabilities,
+        input_tokens=DEFAULT_INPUT_TOKENS if planned_in is None else planned_in,
+        output_tokens=DEFAULT_OUTPUT_TOKENS if planned_out is None else planned_out,
+        stats=signals.stats,
+    )
+
+
+def available_first(ranked: list[str], demoted: set[str]) -> list[str]:
+    """``ranked`` with the circuit-open models moved to the end, order otherwise kept."""
+    return [m for m in ranked if m not in demoted] + [m for m in ranked if m in demoted]
+
+
+def _chain_reasons(
+    primary: str, source: str, chain: tuple[str, ...], pool: CandidatePool
+) -> list[str]:
+    reasons = []
+    if primary in pool.demoted:
+        why = "no eligible model has a closed circuit" if source == "score" else f"kept ({source})"
+        reasons.append(f"{primary}: circuit open; {why}")
+    if chain:
+        reasons.append("fallbacks: " + " → ".join(chain))
+    if pool.demoted:
+        reasons.append("circuit open, tried last: " + ", ".join(sorted(pool.demoted)))
+    return reasons
 
 
 def _score_reason(model: str, top: ScoreBreakdown, strategy: SelectionStrategy, n: int) -> str:

@@ -13,6 +13,7 @@ from llm_gateway.selection.choose import (
     DEFAULT_INPUT_TOKENS,
     DEFAULT_OUTPUT_TOKENS,
     CandidatePool,
+    available_first,
     choose_strategy,
     partition,
 )
@@ -44,7 +45,7 @@ def recommendations(catalog: Catalog, signals: SignalsSnapshot, node_name: str) 
         output_tokens=DEFAULT_OUTPUT_TOKENS,
         stats=signals.stats,
     )
-    ranked = sorted(rank(scores, strategy), key=lambda lid: lid in pool.demoted)
+    ranked = available_first(rank(scores, strategy), pool.demoted)
     options = [
         _option(catalog.policies[lid], scores[lid], lid not in pool.demoted) for lid in ranked
     ]
@@ -110,6 +111,6 @@ def _picks(
             output_tokens=DEFAULT_OUTPUT_TOKENS,
             stats=signals.stats,
         )
-        ranked = sorted(rank(scores, strategy), key=lambda lid: lid in pool.demoted)
+        ranked = available_first(rank(scores, strategy), pool.demoted)
         picks[strategy.value] = ranked[0] if ranked else None
     return picks
