@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
+from tests.gateway.scripted_provider import ScriptedProvider, SingleProviderRegistry
+from tests.http.conftest import make_settings
+
+from llm_gateway.app import create_app
+from llm_gateway.gateway import build_gateway
 
 HELLO = [{"role": "user", "content": "Hello"}]
 
@@ -117,3 +124,22 @@ async def test_admin_endpoints_declare_the_bearer_scheme(client: httpx.AsyncClie
 
     assert schema["paths"]["/api/admin/gateway/health"]["get"]["security"] == [{"AdminToken": []}]
     assert "ClientApiKey" in schema["components"]["securitySchemes"]
+
+
+async def test_unexpected_failure_is_500_without_details(tmp_path: Path) -> None:
+    secret = "sk-live-SECRET-0123456789"
+    provider = ScriptedProvider(script={"*": [RuntimeError(f"upstream said {secret}")]})
+    settings = make_settings(tmp_path)
+    gateway = build_gateway(settings, providers=SingleProviderRegistry(provider))
+    app = create_app(settings, gateway=gateway)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            openai = await client.post("/v1/chat/completions", json={"messages": HELLO})
+            chat = await client.post("/api/chat/writer", json={"messages": HELLO})
+
+    for response in (openai, chat):
+        assert response.status_code == 500
+        assert secret not in response.text
+        assert "Traceback" not in response.text
+        assert response.json()["error"]["message"]

@@ -1,0 +1,145 @@
+"""``llm-gateway serve`` as a process: banner, generated admin token, serving, SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SERVE = [sys.executable, "-c", "from llm_gateway.cli import app; app()", "serve"]
+START_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAY_", "OPENROUTER_"))}
+    env.update(
+        GATEWAY_AUDIT_LOG_FILE=str(tmp_path / "audit.jsonl"),
+        GATEWAY_SHUTDOWN_GRACE_S="2",
+        GATEWAY_LOG_LEVEL="WARNING",
+        COLUMNS="200",
+    )
+    env.update(extra)
+    return env
+
+
+def start(tmp_path: Path, port: int, **env: str) -> subprocess.Popen[str]:
+    """The server process; use it as a context manager so its pipe is closed."""
+    return subprocess.Popen(
+        [*SERVE, "--port", str(port)],
+        cwd=tmp_path,
+        env=environment(tmp_path, **env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_banner(process: subprocess.Popen[str]) -> str:
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "API docs:" in line:
+            break
+    return "".join(lines)
+
+
+def wait_until_serving(url: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not become ready")
+
+
+def test_serve_with_the_embedded_defaults(tmp_path: Path) -> None:
+    port = free_port()
+    with start(tmp_path, port) as process:
+        code = exercise(process, port)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught (default disposition).
+    assert code in (0, -signal.SIGTERM)
+
+
+def exercise(process: subprocess.Popen[str], port: int) -> int:
+    try:
+        banner = read_banner(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_serving(url)
+        token = re.search(r"admin token \(generated for this run\): (\S+)", banner)
+        assert token is not None, banner
+        assert "SIMULATED provider" in banner
+        assert f"{url}/v1/chat/completions" in banner
+
+        answer = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "auto", "messages": [{"role": "user", "content": "Hello"}]},
+            timeout=10,
+        )
+        admin = httpx.get(
+            f"{url}/api/admin/gateway/health",
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert answer.json()["choices"][0]["message"]["content"]
+        assert admin.status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=15)
+    return code
+
+
+def test_configured_admin_token_is_not_printed(tmp_path: Path) -> None:
+    port = free_port()
+    secret = "my-configured-admin-token-0123456789"
+    with start(tmp_path, port, GATEWAY_ADMIN_TOKEN=secret) as process:
+        try:
+            banner = read_banner(process)
+            wait_until_serving(f"http://127.0.0.1:{port}")
+            ok = httpx.get(
+                f"http://127.0.0.1:{port}/api/admin/gateway/health",
+                headers={"Authorization": f"Bearer {secret}"},
+                timeout=10,
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=15)
+    assert "from GATEWAY_ADMIN_TOKEN" in banner
+    assert secret not in banner
+    assert ok.status_code == 200
+
+
+def test_invalid_config_refuses_to_start(tmp_path: Path) -> None:
+    (tmp_path / "model_policies.yaml").write_text("policies:\n  broken: {provider: 3}\n")
+    result = subprocess.run(
+        [*SERVE, "--port", str(free_port())],
+        cwd=tmp_path,
+        env=environment(tmp_path, GATEWAY_CONFIG_DIR=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "cannot start" in result.stderr
+    assert "model_policies.yaml" in result.stderr
