@@ -153,6 +153,7 @@ def _run_soak(
     columns = (TextColumn("soak"), BarColumn(), TextColumn("{task.fields[status]}"))
     with Progress(*columns, console=console) as bar:
         task = bar.add_task("soak", total=1.0, status="starting")
+        printed: list[float] = []
 
         def on_sample(sample: SoakSample) -> None:
             done = max(
@@ -163,6 +164,9 @@ def _run_soak(
                 f"fds {sample.open_fds} tasks {sample.asyncio_tasks} errors {sample.errors}"
             )
             bar.update(task, completed=min(done, 1.0), status=status)
+            if not console.is_terminal and len(printed) % 6 == 0:
+                console.print(f"{sample.elapsed_s:7.0f} s  {status}")  # a log line each 30 s
+            printed.append(sample.elapsed_s)
 
         try:
             result = uvloop.run(run_soak(settings, workdir, on_sample))
