@@ -9,7 +9,7 @@ provider itself adds.
 
 Every run is bounded in request count AND wall time. Usage:
 
-    .venv/bin/python bench/http_client_bench.py                       # defaults: 3000 req, c=16
+    .venv/bin/python bench/http_client_bench.py               # defaults: 3000 req, c=16, 3 runs
     .venv/bin/python bench/http_client_bench.py --requests 5000 --concurrency 32 --loop asyncio
 """
 
@@ -298,7 +298,11 @@ async def _run(url: str, args: argparse.Namespace) -> list[tuple[str, str, dict[
             one, close = await CLIENTS[name](url, args.concurrency)
             try:
                 for c in (1, args.concurrency):
-                    stats = await _measure(one, stream, args.requests, c, args.max_seconds)
+                    runs = [
+                        await _measure(one, stream, args.requests, c, args.max_seconds)
+                        for _ in range(args.repeat)
+                    ]
+                    stats = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
                     rows.append((f"{mode} c={c}", name, stats))
             finally:
                 await close()
@@ -311,6 +315,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-seconds", type=float, default=20.0, help="per measurement")
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per cell; medians shown")
     parser.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=list(CLIENTS))
     args = parser.parse_args()
     port = _free_port()
@@ -331,7 +336,7 @@ def main() -> None:
         server.terminate()
         server.join(5)
     print(
-        f"loop={args.loop}  requests/measurement<={args.requests}  "
+        f"loop={args.loop}  requests/measurement<={args.requests}  repeat={args.repeat} (medians)  "
         f"stream={CHUNKS} chunks+usage+[DONE]"
     )
     print(

@@ -233,6 +233,9 @@ class ChunkStream:
         """After [DONE], read the body's last bytes so the connection can be reused."""
         assert self._response is not None
         content = self._response.content
+        if content.at_eof():
+            self._finish(reuse=True)  # the usual case: the end came with [DONE]
+            return
         drained = 0
         try:
             async with asyncio.timeout(DRAIN_AFTER_DONE_S):
