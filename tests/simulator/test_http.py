@@ -3,6 +3,7 @@ calls, JSON mode, prefill, the models list, the attempt log and scenario reload.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from decimal import Decimal
@@ -337,3 +338,34 @@ def test_realistic_latency_paces_the_stream_with_processing_comments() -> None:
     assert text.startswith(": OPENROUTER PROCESSING\n\n")
     assert text.count(": OPENROUTER PROCESSING") >= 2
     assert sse_events(text)[-1] == "[DONE]"
+
+
+async def test_slow_streams_do_not_block_other_requests() -> None:
+    scenario = {
+        "answer": {"min_words": 5, "max_words": 5},
+        "models": {
+            "slow/model": {"ttft_s": 0.5, "tokens_per_s": 200},
+            "fast/model": {"ttft_s": 0, "tokens_per_s": 100_000},
+        },
+    }
+    limits = httpx.Limits(max_connections=100)
+    async with (
+        arun_simulator(scenario) as sim,
+        httpx.AsyncClient(base_url=sim.base_url, verify=False, limits=limits, timeout=5) as client,
+    ):
+
+        async def slow() -> str:
+            body = {"model": "slow/model", "messages": USER, "stream": True}
+            return (await client.post("/chat/completions", json=body)).text
+
+        tasks = [asyncio.create_task(slow()) for _ in range(50)]
+        for _ in range(500):  # until the simulator has received all 50 (bounded: 5 s)
+            if len(sim.attempts()) == 50:
+                break
+            await asyncio.sleep(0.01)
+        fast = await client.post(
+            "/chat/completions", json={"model": "fast/model", "messages": USER}
+        )
+        assert fast.status_code == 200
+        assert not any(task.done() for task in tasks)  # all 50 slow streams still in flight
+        assert all(text.endswith("data: [DONE]\n\n") for text in await asyncio.gather(*tasks))

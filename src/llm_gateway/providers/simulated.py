@@ -10,7 +10,9 @@ OpenAICompatibleProvider` reads the simulator's HTTP answers (errors mapped by t
   ``first_token_s`` the first content-bearing chunk; ``stall_s`` each next chunk from when the
   caller asks for it; ``deadline_at`` (``time.monotonic()`` terms) everything. Expiry raises
   ProviderTimeout (no response, slow first token, stall);
-- a reset before the response → ProviderConnectionError; a cut stream → ProviderStreamError;
+- a reset after the request was read, before any response byte → ProviderDisconnected (the
+  provider accepted the request and hung up: not retried); a body cut short →
+  ProviderConnectionError; a cut stream → ProviderStreamError;
 - error answers → ``errors_map`` (429 ProviderRateLimited with retry_after, 5xx/408
   ProviderUnavailable, moderation/content filter ContentFiltered, context length
   ContextLengthExceeded, other 4xx ProviderBadRequest, 401/402/403 ProviderAuthError);
@@ -32,6 +34,7 @@ from typing import Any
 from llm_gateway.errors import (
     ContentFiltered,
     ProviderConnectionError,
+    ProviderDisconnected,
     ProviderError,
     ProviderStreamError,
     ProviderTimeout,
@@ -64,6 +67,7 @@ from llm_gateway.simulator.timeline import StepKind, Timeline
 from llm_gateway.simulator.wire import Reply, event_dict
 
 Sleep = Callable[[float], Awaitable[Any]]
+_HUNG_UP = "connection reset after the request, before any response"
 
 
 class SimulatedProvider:
@@ -105,7 +109,7 @@ class SimulatedProvider:
         timeline, start = self._attempt(request, body)
         step = timeline.steps[0]
         if step.kind is StepKind.RESET:
-            raise self._error(ProviderConnectionError, "request failed: connection reset", request)
+            raise self._error(ProviderDisconnected, _HUNG_UP, request)
         headers_by = self._deadline(start, request.deadlines.headers_s, "response headers", request)
         due = math.inf if step.kind is StepKind.HOLD else start + step.at
         await self._wait(due, headers_by, request)
@@ -154,7 +158,7 @@ class SimulatedProvider:
             elif kind is StepKind.RESET:
                 if started:
                     raise self._error(ProviderStreamError, "stream cut before [DONE]", request)
-                raise self._error(ProviderConnectionError, "connection reset", request)
+                raise self._error(ProviderDisconnected, _HUNG_UP, request)
             elif last_malformed:
                 raise self._error(ProviderStreamError, "stream ended after a bad chunk", request)
             else:  # DONE, or the end of the body without it
