@@ -132,6 +132,7 @@ def _stream(
         headers += (("Connection", "close"),)
     steps = [Step(0.0, StepKind.HEADERS, headers)]
     thinking = 0.0
+    interval = max(interval, first_at / 1000)  # at most 1000 comments, whatever the wait
     while thinking < first_at:
         steps.append(Step(thinking, StepKind.COMMENT))
         thinking += interval

@@ -207,48 +207,40 @@ def error_body(
 def models_list(profiles: Iterable[ModelProfile]) -> dict[str, Any]:
     """``GET /models``: OpenRouter's shape (prices in USD per token, as strings), plus the
     ``object``/``owned_by`` fields plain OpenAI clients read."""
-    data = []
-    for profile in profiles:
-        model_id = profile.id
-        data.append(
-            {
-                "id": model_id,
-                "object": "model",
-                "owned_by": model_id.split("/", 1)[0],
-                "name": profile.name,
-                "created": 1_700_000_000,
-                "description": f"Simulated {profile.name}",
-                "context_length": profile.context_length,
-                "architecture": {
-                    "modality": "text->text",
-                    "input_modalities": ["text"],
-                    "output_modalities": ["text"],
-                    "tokenizer": "Other",
-                    "instruct_type": None,
-                },
-                "pricing": {
-                    "prompt": _per_token(profile.input_cost_per_1k),
-                    "completion": _per_token(profile.output_cost_per_1k),
-                    "input_cache_read": _per_token(profile.cached_input_cost_per_1k),
-                    "request": "0",
-                    "image": "0",
-                },
-                "top_provider": {
-                    "context_length": profile.context_length,
-                    "max_completion_tokens": profile.max_completion_tokens,
-                    "is_moderated": False,
-                },
-                "per_request_limits": None,
-                "supported_parameters": [
-                    "max_tokens",
-                    "response_format",
-                    "stream",
-                    "tool_choice",
-                    "tools",
-                ],
-            }
-        )
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": [_model_entry(profile) for profile in profiles]}
+
+
+def _model_entry(profile: ModelProfile) -> dict[str, Any]:
+    return {
+        "id": profile.id,
+        "object": "model",
+        "owned_by": profile.id.split("/", 1)[0],
+        "name": profile.name,
+        "created": 1_700_000_000,
+        "description": f"Simulated {profile.name}",
+        "context_length": profile.context_length,
+        "architecture": {
+            "modality": "text->text",
+            "input_modalities": ["text"],
+            "output_modalities": ["text"],
+            "tokenizer": "Other",
+            "instruct_type": None,
+        },
+        "pricing": {
+            "prompt": _per_token(profile.input_cost_per_1k),
+            "completion": _per_token(profile.output_cost_per_1k),
+            "input_cache_read": _per_token(profile.cached_input_cost_per_1k),
+            "request": "0",
+            "image": "0",
+        },
+        "top_provider": {
+            "context_length": profile.context_length,
+            "max_completion_tokens": profile.max_completion_tokens,
+            "is_moderated": False,
+        },
+        "per_request_limits": None,
+        "supported_parameters": ["max_tokens", "response_format", "stream", "tool_choice", "tools"],
+    }
 
 
 def _per_token(per_1k: Decimal) -> str:
