@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
+from tests.http.conftest import SimulatedProviders, make_settings
 
-from llm_gateway.gateway import LLMGateway
+from llm_gateway.app import create_app
+from llm_gateway.gateway import LLMGateway, build_gateway
 
 HELLO = [{"role": "user", "content": "Hello there"}]
 
@@ -233,3 +236,24 @@ async def test_models_lists_models_auto_and_nodes(
     assert cards["writer"]["kind"] == "node"
     assert cards["claude-sonnet"]["context_window"] == 200000
     assert "search_*" not in cards  # patterns are not model ids
+
+
+async def test_every_model_failing_is_503_naming_each_attempt(tmp_path: Path) -> None:
+    down = {"models": {"*": {"faults": [{"kind": "error", "status": 503}]}}}
+    settings = make_settings(tmp_path, GATEWAY_MAX_RETRIES=0)
+    gateway = build_gateway(settings, providers=SimulatedProviders(down))
+    app = create_app(settings, gateway=gateway)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            plain = await client.post("/v1/chat/completions", json={"messages": HELLO})
+            stream = await client.post(
+                "/v1/chat/completions", json={"messages": HELLO, "stream": True}
+            )
+
+    for response in (plain, stream):
+        assert response.status_code == 503
+        assert response.headers["content-type"] == "application/json"
+        error = response.json()["error"]
+        assert error["code"] == "all_models_failed"
+        assert len(error["attempts"]) >= 2

@@ -14,8 +14,12 @@ from llm_gateway.errors import ConfigError, NotFound
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.routes.admin_models import (
+    CostOptimizationOut,
+    HealthOut,
+    RecommendationsOut,
     SelectionOut,
     TestSelectionRequest,
+    TraceOut,
     TracesOut,
     ValidateOut,
 )
@@ -29,7 +33,9 @@ router = APIRouter(route_class=GatewayRoute)
 MAX_HOURS = 24 * 366
 
 
-@router.get("/health", summary="Gateway health: providers, models, circuits")
+@router.get(
+    "/health", response_model=HealthOut, summary="Gateway health: providers, models, circuits"
+)
 async def health(request: Request) -> dict[str, Any]:
     """``overall_status`` is healthy, degraded or unhealthy; no paid endpoint is called."""
     return await gateway_of(request).health_check()
@@ -54,7 +60,11 @@ async def test_selection(body: TestSelectionRequest, request: Request) -> dict[s
     return out
 
 
-@router.get("/cost-optimization", summary="Cost-saving opportunities per node (estimates)")
+@router.get(
+    "/cost-optimization",
+    response_model=CostOptimizationOut,
+    summary="Cost-saving opportunities per node (estimates)",
+)
 async def cost_optimization(
     request: Request, hours: float = Query(24.0, gt=0, le=MAX_HOURS)
 ) -> dict[str, Any]:
@@ -75,7 +85,11 @@ async def list_traces(
     return {"hours": hours, "count": len(traces), "traces": traces, "metrics": metrics}
 
 
-@router.get("/traces/{trace_id}", summary="One trace: selection, attempts, usage, cost")
+@router.get(
+    "/traces/{trace_id}",
+    response_model=TraceOut,
+    summary="One trace: selection, attempts, usage, cost",
+)
 async def get_trace(trace_id: str, request: Request) -> dict[str, Any]:
     tracer = gateway_of(request).tracer
     trace = tracer.get_trace(trace_id)
@@ -117,7 +131,11 @@ async def validate(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/recommendations/{node}", summary="Ranked model options for a node")
+@router.get(
+    "/recommendations/{node}",
+    response_model=RecommendationsOut,
+    summary="Ranked model options for a node",
+)
 async def recommendations(node: str, request: Request) -> dict[str, Any]:
     """Options with estimated cost per 1k requests, each strategy's pick, performance data."""
     gateway = gateway_of(request)

@@ -104,3 +104,41 @@ class TracesOut(_Out):
 class AuditOut(_Out):
     count: int
     entries: list[dict[str, Any]]
+
+
+class HealthOut(_Out):
+    overall_status: Literal["healthy", "degraded", "unhealthy"]
+    providers: dict[str, Any]
+    models: dict[str, Any]
+
+
+class NodeCostOut(_Out):
+    node: str
+    current_model: str | None = None
+    cheapest_eligible_model: str | None = None
+    estimated_savings_per_1k_requests_usd: str | None = None
+    estimated_savings_in_window_usd: str
+    error: str | None = None
+
+
+class CostOptimizationOut(_Out):
+    window_hours: float
+    note: str
+    observed_spend_usd: str
+    estimated_savings_in_window_usd: str
+    nodes: list[NodeCostOut]
+
+
+class TraceOut(_Out):
+    trace_id: str
+    ok: bool
+    node_name: str
+    model: str | None = None
+    attempts: list[dict[str, Any]] = []
+
+
+class RecommendationsOut(_Out):
+    node_name: str
+    recommended: str | None = None
+    options: list[dict[str, Any]] = []
+    performance_data: dict[str, Any]

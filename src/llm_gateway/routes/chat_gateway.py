@@ -77,7 +77,11 @@ chat_gateway_router = APIRouter(
 )
 
 
-@chat_gateway_router.get("/nodes", summary="Nodes and the model each gets now")
+class NodesOut(BaseModel):
+    nodes: dict[str, dict[str, Any]]
+
+
+@chat_gateway_router.get("/nodes", response_model=NodesOut, summary="Nodes and their models now")
 async def list_nodes(request: Request) -> dict[str, Any]:
     client_identity(request)
     return {"nodes": effective_policies(gateway_of(request))}
