@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -41,6 +41,8 @@ class FastPath:
             response = await endpoint(request)
         except GatewayError as exc:
             response = gateway_error_response(exc)
+        except ClientDisconnect:
+            return  # the client left while sending its body: nobody to answer
         except Exception:
             # Logged with its stack for the operator; the client sees a fixed message only.
             logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
