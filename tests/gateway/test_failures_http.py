@@ -29,6 +29,17 @@ def faults(model: str, *specs: dict[str, Any]) -> dict[str, Any]:
     return {"zero_latency": True, "models": {model: {"faults": list(specs)}}}
 
 
+_open: list[LLMGateway] = []
+
+
+@pytest.fixture(autouse=True)
+async def _close_gateways() -> AsyncIterator[None]:
+    """Close every gateway a test built, even when it failed half-way."""
+    yield
+    while _open:
+        await _open.pop().aclose()
+
+
 async def gateway_for(sim: SimulatorHandle, **env: Any) -> LLMGateway:
     values: dict[str, Any] = {
         "OPENROUTER_API_KEY": "sk-or-test-secret",
@@ -41,7 +52,9 @@ async def gateway_for(sim: SimulatorHandle, **env: Any) -> LLMGateway:
         "GATEWAY_TOTAL_TIMEOUT": 10.0,
     }
     values.update(env)
-    return build_gateway(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+    gateway = build_gateway(Settings(_env_file=None, **values))  # type: ignore[call-arg]
+    _open.append(gateway)
+    return gateway
 
 
 async def ask(gw: LLMGateway, model: str = "gemini-2.5-pro") -> Any:
@@ -80,7 +93,6 @@ async def test_429_retry_after_is_honoured_on_the_same_model(sim: SimulatorHandl
     assert [a.status for a in attempts] == [429, 429, 200]
     gaps = [b.t - a.t for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.29 for gap in gaps), gaps
-    await gw.aclose()
 
 
 async def test_retry_after_beyond_the_deadline_falls_back_at_once(sim: SimulatorHandle) -> None:
@@ -91,7 +103,6 @@ async def test_retry_after_beyond_the_deadline_falls_back_at_once(sim: Simulator
     assert response.body["model"] == "claude-sonnet"
     assert time.monotonic() - started < 2
     assert models_seen(sim) == [PRIMARY, FALLBACK]
-    await gw.aclose()
 
 
 async def test_persistent_5xx_gets_the_retry_budget_then_falls_back(sim: SimulatorHandle) -> None:
@@ -104,7 +115,6 @@ async def test_persistent_5xx_gets_the_retry_budget_then_falls_back(sim: Simulat
     failed = [a for a in response.attempts if not a.ok]
     assert [a.upstream_status for a in failed] == [503, 503, 503]
     assert response.cost.total > 0  # only the answering attempt is billed
-    await gw.aclose()
 
 
 async def test_no_response_is_abandoned_at_the_headers_deadline(sim: SimulatorHandle) -> None:
@@ -116,7 +126,6 @@ async def test_no_response_is_abandoned_at_the_headers_deadline(sim: SimulatorHa
     assert response.body["model"] == "claude-sonnet"
     assert len(sim.attempts(PRIMARY)) == 1  # silence is not retried
     assert 0.3 <= elapsed < 1.5
-    await gw.aclose()
 
 
 async def test_hang_up_without_answer_is_not_retried(sim: SimulatorHandle) -> None:
@@ -125,7 +134,6 @@ async def test_hang_up_without_answer_is_not_retried(sim: SimulatorHandle) -> No
     response = await ask(gw)
     assert response.body["model"] == "claude-sonnet"
     assert len(sim.attempts(PRIMARY)) == 1
-    await gw.aclose()
 
 
 async def test_context_length_goes_to_a_larger_model_without_retry(sim: SimulatorHandle) -> None:
@@ -134,7 +142,6 @@ async def test_context_length_goes_to_a_larger_model_without_retry(sim: Simulato
     response = await ask(gw)
     assert response.body["model"] == "claude-sonnet"  # 200k window > gemini-2.5-pro's 32k
     assert len(sim.attempts(PRIMARY)) == 1
-    await gw.aclose()
 
 
 async def test_content_filter_is_surfaced_with_the_reason(sim: SimulatorHandle) -> None:
@@ -144,7 +151,6 @@ async def test_content_filter_is_surfaced_with_the_reason(sim: SimulatorHandle) 
         await ask(gw)
     assert "harassment" in info.value.message
     assert models_seen(sim) == [PRIMARY]  # neither retried nor laundered through a fallback
-    await gw.aclose()
 
 
 async def test_plain_400_is_surfaced_without_retry(sim: SimulatorHandle) -> None:
@@ -153,7 +159,6 @@ async def test_plain_400_is_surfaced_without_retry(sim: SimulatorHandle) -> None
     with pytest.raises(ProviderBadRequest):
         await ask(gw)
     assert models_seen(sim) == [PRIMARY]
-    await gw.aclose()
 
 
 async def test_fallback_disabled_surfaces_all_failures(sim: SimulatorHandle) -> None:
@@ -163,7 +168,6 @@ async def test_fallback_disabled_surfaces_all_failures(sim: SimulatorHandle) -> 
         await ask(gw)
     assert "gemini-2.5-pro" in str(info.value) and "502" in str(info.value)
     assert models_seen(sim) == [PRIMARY, PRIMARY]
-    await gw.aclose()
 
 
 async def test_circuit_opens_skips_the_dead_model_and_recovers(sim: SimulatorHandle) -> None:
@@ -187,7 +191,6 @@ async def test_circuit_opens_skips_the_dead_model_and_recovers(sim: SimulatorHan
     else:
         pytest.fail("traffic never returned to the recovered primary")
     assert (await gw.health_check())["models"]["gemini-2.5-pro"]["circuit"] == "closed"
-    await gw.aclose()
 
 
 async def test_callers_cancellation_never_counts_against_the_model(sim: SimulatorHandle) -> None:
@@ -200,7 +203,6 @@ async def test_callers_cancellation_never_counts_against_the_model(sim: Simulato
         with pytest.raises(asyncio.CancelledError):
             await task
     assert gw.circuits.state("gemini-2.5-pro").consecutive_failures == 0
-    await gw.aclose()
 
 
 async def test_stream_cut_continues_on_prefill_fallback_to_the_full_answer(
@@ -213,7 +215,6 @@ async def test_stream_cut_continues_on_prefill_fallback_to_the_full_answer(
     assert not any("error" in c for c in chunks)
     fallback = sim.attempts(FALLBACK)
     assert len(fallback) == 1 and fallback[0].prefill
-    await gw.aclose()
 
 
 async def test_stream_restart_when_fallback_rejects_prefill(sim: SimulatorHandle) -> None:
@@ -224,7 +225,6 @@ async def test_stream_restart_when_fallback_rejects_prefill(sim: SimulatorHandle
     text, _ = await stream_text(gw)
     assert text == answer_for(MESSAGES)
     assert [a.prefill for a in sim.attempts(FALLBACK)] == [True, False]
-    await gw.aclose()
 
 
 async def test_stream_stall_is_recovered(sim: SimulatorHandle) -> None:
@@ -234,7 +234,6 @@ async def test_stream_stall_is_recovered(sim: SimulatorHandle) -> None:
     text, _ = await stream_text(gw)
     assert text == answer_for(MESSAGES)
     assert time.monotonic() - started < 3
-    await gw.aclose()
 
 
 async def test_slow_first_token_moves_to_the_next_model_invisibly(sim: SimulatorHandle) -> None:
@@ -243,7 +242,6 @@ async def test_slow_first_token_moves_to_the_next_model_invisibly(sim: Simulator
     text, chunks = await stream_text(gw)
     assert text == answer_for(MESSAGES)
     assert {c["model"] for c in chunks} == {"claude-sonnet"}
-    await gw.aclose()
 
 
 async def test_mid_stream_error_event_is_recovered(sim: SimulatorHandle) -> None:
@@ -251,7 +249,6 @@ async def test_mid_stream_error_event_is_recovered(sim: SimulatorHandle) -> None
     gw = await gateway_for(sim)
     text, _ = await stream_text(gw)
     assert text == answer_for(MESSAGES)
-    await gw.aclose()
 
 
 async def test_malformed_chunk_is_skipped_and_missing_done_finalised(sim: SimulatorHandle) -> None:
@@ -272,7 +269,6 @@ async def test_malformed_chunk_is_skipped_and_missing_done_finalised(sim: Simula
     assert models_seen(sim) == [PRIMARY]
     assert stream.usage is not None and stream.usage.completion_tokens > 0
     assert chunks[-1].get("usage")
-    await gw.aclose()
 
 
 async def test_unrecoverable_cut_ends_with_an_in_band_error(sim: SimulatorHandle) -> None:
@@ -282,4 +278,3 @@ async def test_unrecoverable_cut_ends_with_an_in_band_error(sim: SimulatorHandle
     assert "error" in chunks[-1]
     assert "cut" in chunks[-1]["error"]["message"]
     assert answer_for(MESSAGES).startswith(text) and text != answer_for(MESSAGES)
-    await gw.aclose()
