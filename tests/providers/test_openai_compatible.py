@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from decimal import Decimal
 
 import orjson
@@ -17,6 +18,7 @@ from llm_gateway.errors import (
     ContextLengthExceeded,
     ProviderAuthError,
     ProviderConnectionError,
+    ProviderDisconnected,
     ProviderRateLimited,
     ProviderTimeout,
     ProviderUnavailable,
@@ -261,16 +263,22 @@ async def test_connection_refused_is_a_retryable_connection_error() -> None:
     assert (await provider.health()).status == "degraded"
 
 
-async def test_hang_up_before_headers_is_a_connection_error(
-    upstream: StartUpstream, provider_for: MakeProvider
+@pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
+async def test_hang_up_after_the_request_is_disconnected_not_retried(
+    upstream: StartUpstream, provider_for: MakeProvider, reset: bool
 ) -> None:
     async def hang_up(request: Request, writer: asyncio.StreamWriter) -> None:
-        writer.close()
+        if reset:  # RST instead of FIN
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()
+        else:
+            writer.close()
 
     server = await upstream(hang_up)
-    with pytest.raises(ProviderConnectionError) as caught:
+    with pytest.raises(ProviderDisconnected, match="hung up without answering") as caught:
         await provider_for(server).complete(make_request())
-    assert caught.value.retryable
+    assert not caught.value.retryable and caught.value.fallback
 
 
 async def test_body_cut_short_is_a_connection_error(

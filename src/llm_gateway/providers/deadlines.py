@@ -14,7 +14,12 @@ from typing import TypedDict
 
 import aiohttp
 
-from llm_gateway.errors import ProviderConnectionError, ProviderStreamError, ProviderTimeout
+from llm_gateway.errors import (
+    ProviderConnectionError,
+    ProviderDisconnected,
+    ProviderStreamError,
+    ProviderTimeout,
+)
 
 
 class Labels(TypedDict):
@@ -53,8 +58,29 @@ class Deadline:
 def connection_error(
     exc: BaseException, where: str, model: str, provider: str
 ) -> ProviderConnectionError:
-    """A refused, reset or hung-up connection before a complete answer (retryable)."""
+    """A connection that could not be made, or broke before a complete answer (retryable)."""
     return ProviderConnectionError(f"{where}: {_describe(exc)}", model=model, provider=provider)
+
+
+def error_before_headers(
+    exc: BaseException, where: str, model: str, provider: str
+) -> ProviderConnectionError | ProviderDisconnected:
+    """The transport failed before any response header arrived.
+
+    Connect failures (refused, DNS, reset while connecting) are ProviderConnectionError
+    (retryable). A server that accepted the connection, received the request and then closed or
+    reset it without answering is ProviderDisconnected (not retried: the gateway moves on).
+    """
+    connected = isinstance(exc, aiohttp.ServerDisconnectedError) or (
+        isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
+    )
+    if connected:
+        return ProviderDisconnected(
+            f"{where}: the server hung up without answering ({_describe(exc)})",
+            model=model,
+            provider=provider,
+        )
+    return connection_error(exc, where, model, provider)
 
 
 def stream_cut(exc: BaseException, model: str, provider: str) -> ProviderStreamError:
@@ -73,7 +99,7 @@ TimeoutError is an OSError: catch it first where it means a deadline."""
 
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server closed the connection without a complete answer"
+        return "connection closed by the server"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "response body incomplete (connection closed mid-body)"
     if isinstance(exc, aiohttp.ClientConnectorError):

@@ -40,6 +40,7 @@ from llm_gateway.providers.deadlines import (
     Deadline,
     Labels,
     connection_error,
+    error_before_headers,
     timeout_error,
 )
 from llm_gateway.providers.errors_map import (
@@ -140,7 +141,8 @@ class OpenAICompatibleProvider:
     ) -> tuple[aiohttp.ClientResponse, float]:
         """POST the body; return the 2xx response (headers read) and the monotonic send time.
 
-        Raises ProviderTimeout (headers deadline), ProviderConnectionError, or the mapped error of
+        Raises ProviderTimeout (headers deadline), ProviderConnectionError (cannot connect),
+        ProviderDisconnected (accepted, then hung up without answering), or the mapped error of
         a non-2xx answer (its body read and the connection released).
         """
         started = time.monotonic()
@@ -169,7 +171,7 @@ class OpenAICompatibleProvider:
             self._note(deadline.message)
             raise timeout_error(deadline, **labels) from None
         except TRANSPORT_ERRORS as exc:
-            error = connection_error(exc, f"{self.name} request failed", **labels)
+            error = error_before_headers(exc, f"{self.name} request failed", **labels)
             self._note(error.message)
             raise error from None
         if response.status >= 300:
