@@ -12,7 +12,6 @@ and prints median and p99 of both and of the difference. Bounded in count and ti
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import socket
 import statistics
@@ -132,7 +131,7 @@ def main() -> None:
         "   (per-pair difference)"
     )
     print(
-        f"added (median of gateway − median of direct): "
+        f"added (median of gateway - median of direct): "
         f"{statistics.median(gateway) - statistics.median(direct):.3f} ms"
     )
 
