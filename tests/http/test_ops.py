@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
-from tests.gateway.scripted_provider import ScriptedProvider, SingleProviderRegistry
+from tests.gateway.scripted_provider import Answer, ScriptedProvider, SingleProviderRegistry
 from tests.http.conftest import make_settings
 
 from llm_gateway.app import create_app
@@ -143,3 +143,25 @@ async def test_unexpected_failure_is_500_without_details(tmp_path: Path) -> None
         assert secret not in response.text
         assert "Traceback" not in response.text
         assert response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/api/chat/writer/stream"])
+async def test_unexpected_failure_mid_stream_ends_with_an_error_event(
+    tmp_path: Path, path: str
+) -> None:
+    secret = "sk-live-SECRET-0123456789"
+    cut = Answer("one two three four", cut_after=2, cut_error=RuntimeError(secret))
+    settings = make_settings(tmp_path)
+    provider = ScriptedProvider(script={"*": [cut]})
+    gateway = build_gateway(settings, providers=SingleProviderRegistry(provider))
+    app = create_app(settings, gateway=gateway)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            response = await client.post(path, json={"messages": HELLO, "stream": True})
+
+    assert response.status_code == 200
+    assert secret not in response.text
+    assert "data: [DONE]" not in response.text
+    last = response.text.strip().split("\n\n")[-1]
+    assert '"type":"api_error"' in last

@@ -35,7 +35,7 @@ from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, 
 from llm_gateway.routes.openai_schema import ChatMessage, ErrorResponse
 from llm_gateway.routes.overrides import effective_policies, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
-from llm_gateway.routes.sse import SSEResponse, event_frame
+from llm_gateway.routes.sse import SSEResponse, event_frame, in_band_error
 from llm_gateway.selection.scoring import SelectionStrategy
 
 _CONTROL_FIELDS = {"strategy", "trace_id", "capabilities"}
@@ -180,6 +180,8 @@ async def _events(stream: GatewayStream, start: dict[str, Any]) -> AsyncGenerato
                 finish_reason = choice.get("finish_reason") or finish_reason
         await stream.aclose()  # settles the cost reported below
         yield event_frame("done", _done(stream, finish_reason))
+    except Exception as exc:  # after the first byte, an error can only be reported in band
+        yield event_frame("error", in_band_error(exc))
     finally:
         await stream.aclose()
 

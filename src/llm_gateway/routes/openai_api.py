@@ -35,7 +35,7 @@ from llm_gateway.routes.openai_schema import (
 )
 from llm_gateway.routes.responses import RawJSONResponse, raw_headers, read_body
 from llm_gateway.routes.route_classes import RawRoute
-from llm_gateway.routes.sse import SSEResponse, comment_frame, data_frame
+from llm_gateway.routes.sse import SSEResponse, comment_frame, data_frame, in_band_error
 
 DONE = b"data: [DONE]\n\n"
 
@@ -169,6 +169,8 @@ async def _openai_frames(stream: GatewayStream) -> AsyncGenerator[bytes, None]:
         summary = f"x-gateway model={model} overhead_ms={stream.overhead_ms:.3f}"
         yield comment_frame(summary)
         yield DONE
+    except Exception as exc:  # after the first byte, an error can only be reported in band
+        yield data_frame(in_band_error(exc))
     finally:
         await stream.aclose()
 

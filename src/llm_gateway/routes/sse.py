@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from llm_gateway.errors import GatewayError
+from llm_gateway.http_errors import error_body
+
+logger = logging.getLogger("llm_gateway.http")
 
 SSE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -39,6 +45,14 @@ def event_frame(event: str, payload: Mapping[str, Any]) -> bytes:
 def comment_frame(text: str) -> bytes:
     """``: <text>\\n\\n`` — ignored by SSE clients, readable by people and tests."""
     return b": " + text.encode() + b"\n\n"
+
+
+def in_band_error(exc: Exception) -> dict[str, Any]:
+    """The error event for a failure after the stream began (the status is already sent)."""
+    if isinstance(exc, GatewayError):
+        return exc.to_dict()
+    logger.error("stream failed after it began", exc_info=exc)
+    return error_body("api_error", "the stream failed; the request id identifies it in the logs")
 
 
 class SSEResponse(Response):
