@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from llm_gateway.cost import ZERO_COST, CostBreakdown
@@ -12,6 +13,25 @@ from llm_gateway.model_policy import Deadlines, ModelPolicy, NodeRequirements
 from llm_gateway.model_selector import SelectionResult
 from llm_gateway.providers.base import Usage
 from llm_gateway.selection.scoring import SelectionStrategy
+
+# A conservative generation speed: a non-streaming answer of N tokens gets N / this many seconds
+# on top of the headers deadline, since OpenAI-style servers send headers only once it is done.
+MIN_TOKENS_PER_S = 40.0
+
+
+@lru_cache(maxsize=4096)
+def resolve_deadlines(
+    node: Deadlines, model: Deadlines, default: Deadlines, non_stream_output_tokens: int | None
+) -> Deadlines:
+    """Merge node over model over default (cached: these are frozen and few)."""
+    merged = node.merged_over(model.merged_over(default))
+    if non_stream_output_tokens is None:
+        return merged
+    generation_s = non_stream_output_tokens / MIN_TOKENS_PER_S
+    headers_s = (merged.headers_s or 0.0) + generation_s
+    if merged.total_s is not None:
+        headers_s = min(headers_s, merged.total_s)
+    return merged.model_copy(update={"headers_s": headers_s})
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +100,13 @@ class Plan:
     reservation: Any = None
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
-        """Node deadlines over the model's over the defaults."""
-        return self.requirements.deadlines.merged_over(
-            policy.deadlines.merged_over(self.deadlines_default)
+        """Node deadlines over the model's over the defaults; for a non-streaming attempt the
+        headers deadline also covers generating the answer (see :func:`resolve_deadlines`)."""
+        return resolve_deadlines(
+            self.requirements.deadlines,
+            policy.deadlines,
+            self.deadlines_default,
+            None if self.stream else self.output_tokens,
         )
 
 

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from llm_gateway.chain import ChainRunner
 from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
 from llm_gateway.errors import GatewayError, InvalidRequest, NotFound
-from llm_gateway.exchange import GatewayResponse, Plan, Route
+from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
 from llm_gateway.metrics import GatewayMetrics
 from llm_gateway.model_policy import (
@@ -271,7 +271,7 @@ class LLMGateway:
         return max(0.0, elapsed - upstream)
 
     def _total_deadline(self, requirements: Any, policy: ModelPolicy) -> float:
-        merged = requirements.deadlines.merged_over(policy.deadlines.merged_over(self._deadlines))
+        merged = resolve_deadlines(requirements.deadlines, policy.deadlines, self._deadlines, None)
         return float(merged.total_s or self.settings.GATEWAY_TOTAL_TIMEOUT)
 
     def _on_circuit_change(self, model: str, old: CircuitState, new: CircuitState) -> None:
@@ -329,42 +329,29 @@ def _trace_detail(
     error: GatewayError | None,
     duration_ms: float,
 ) -> dict[str, Any]:
+    """The sampled trace, holding plain references; the tracer renders them only when read."""
     selection = plan.selection
     return {
         "trace_id": plan.trace_id,
-        "timestamp": time.time(),
         "ok": error is None,
         "node_name": plan.route.node_name,
         "strategy": selection.strategy.value,
         "stream": plan.stream,
         "requested_model": plan.route.requested_model,
         "selected_model": selection.selected_model.logical_id,
-        "fallback_chain": list(selection.fallback_chain),
-        "selection_reasons": list(selection.reasons),
+        "fallback_chain": selection.fallback_chain,
+        "selection_reasons": selection.reasons,
         "model": policy.logical_id if policy else None,
         "provider": policy.provider if policy else None,
         "provider_model_id": policy.provider_model_id if policy else None,
-        "attempts": [a.as_dict() for a in plan.attempts],
+        "attempts": plan.attempts,
         "duration_ms": round(duration_ms, 3),
         "estimated_input_tokens": plan.input_tokens,
-        "usage": _usage_dict(usage),
-        "cost": cost.as_dict(),
-        "error": error.to_dict()["error"] if error else None,
+        "usage": usage,
+        "cost": cost,
+        "error": error,
         "user_id": plan.route.user_id,
         "api_key_id": plan.route.api_key_id,
-    }
-
-
-def _usage_dict(usage: Usage | None) -> dict[str, Any] | None:
-    if usage is None:
-        return None
-    return {
-        "prompt_tokens": usage.prompt_tokens,
-        "completion_tokens": usage.completion_tokens,
-        "total_tokens": usage.total_tokens,
-        "cached_prompt_tokens": usage.cached_prompt_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-        "provider_cost": str(usage.cost) if usage.cost is not None else None,
     }
 
 

@@ -6,6 +6,8 @@ Updating them is a few in-memory increments per request; exposition happens only
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -28,6 +30,7 @@ class GatewayMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         ns = "llm_gateway"
         self.requests = Counter(
             "requests",
@@ -92,18 +95,27 @@ class GatewayMetrics:
     ) -> None:
         model = policy.logical_id if policy else "none"
         status = "ok" if error is None else error.error_type
-        self.requests.labels(plan.route.node_name, model, status).inc()
-        self.duration.labels(plan.route.node_name).observe(duration_s)
+        node = plan.route.node_name
+        self._child(self.requests, node, model, status).inc()
+        self._child(self.duration, node).observe(duration_s)
         self.overhead.observe(overhead_s)
         for attempt in plan.attempts:
             outcome = "ok" if attempt.ok else ("skipped" if attempt.skipped else "error")
-            self.attempts.labels(attempt.model, outcome).inc()
+            self._child(self.attempts, attempt.model, outcome).inc()
         if policy is not None:
             if cost.total:
-                self.cost.labels(model).inc(float(cost.total))
+                self._child(self.cost, model).inc(float(cost.total))
             if usage is not None:
-                self.tokens.labels(model, "prompt").inc(usage.prompt_tokens)
-                self.tokens.labels(model, "completion").inc(usage.completion_tokens)
+                self._child(self.tokens, model, "prompt").inc(usage.prompt_tokens)
+                self._child(self.tokens, model, "completion").inc(usage.completion_tokens)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, memoised: label look-ups are the costly part."""
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def set_circuit(self, model: str, state: CircuitState) -> None:
         self.circuit.labels(model).set(_CIRCUIT_VALUE[state])

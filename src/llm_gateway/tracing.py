@@ -96,15 +96,16 @@ class Tracer:
         if ok and self._rand() >= self.sampling_rate:
             return
         trace = detail()
-        trace.setdefault("timestamp", now)
+        trace["timestamp"] = now
         self._traces[trace_id] = trace
         if len(self._traces) > self._max_traces:
             self._traces.popitem(last=False)
         if self.sink is not None:
-            self.sink.submit(trace)
+            self.sink.submit(render_trace(trace))
 
     def get_trace(self, trace_id: str) -> dict[str, Any] | None:
-        return self._traces.get(trace_id)
+        trace = self._traces.get(trace_id)
+        return render_trace(trace) if trace is not None else None
 
     def list_traces(
         self, hours: float = 1.0, limit: int = 100, *, errors_only: bool = False
@@ -117,7 +118,7 @@ class Tracer:
                 break
             if errors_only and trace.get("ok", True):
                 continue
-            out.append(trace)
+            out.append(render_trace(trace))
             if len(out) >= limit:
                 break
         return out
@@ -169,6 +170,30 @@ class Tracer:
             while self._buckets and next(iter(self._buckets)) < horizon:
                 self._buckets.popitem(last=False)
         return bucket
+
+
+def render_trace(trace: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy: objects kept by reference on the request path are rendered here."""
+    return {key: _render(value) for key, value in trace.items()}
+
+
+def _render(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_render(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _render(item) for key, item in value.items()}
+    to_dict = getattr(value, "to_dict", None)  # GatewayError: {"error": {...}}
+    if to_dict is not None:
+        rendered = to_dict()
+        return rendered.get("error", rendered)
+    as_dict = getattr(value, "as_dict", None)
+    if as_dict is not None:
+        return as_dict()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
 
 
 def _percentile(histogram: Counter[int], n: int, q: float) -> float:

@@ -57,8 +57,9 @@ async def gateway_for(sim: SimulatorHandle, **env: Any) -> LLMGateway:
     return gateway
 
 
-async def ask(gw: LLMGateway, model: str = "gemini-2.5-pro") -> Any:
-    return await gw.complete({"model": model, "messages": MESSAGES}, gw.resolve_route(model))
+async def ask(gw: LLMGateway, model: str = "gemini-2.5-pro", **extra: Any) -> Any:
+    body = {"model": model, "messages": MESSAGES, **extra}
+    return await gw.complete(body, gw.resolve_route(model))
 
 
 async def stream_text(gw: LLMGateway, model: str = "gemini-2.5-pro") -> tuple[str, list[dict]]:
@@ -121,7 +122,9 @@ async def test_no_response_is_abandoned_at_the_headers_deadline(sim: SimulatorHa
     sim.set_scenario(faults(PRIMARY, {"kind": "no_response"}))
     gw = await gateway_for(sim, GATEWAY_HEADERS_TIMEOUT=0.3)
     started = time.monotonic()
-    response = await ask(gw)
+    # Non-streaming: headers come once the answer is generated, so the headers deadline grows
+    # with the answer's size (max_tokens / 40 tok/s): 0.3 s + 0.2 s here.
+    response = await ask(gw, max_tokens=8)
     elapsed = time.monotonic() - started
     assert response.body["model"] == "claude-sonnet"
     assert len(sim.attempts(PRIMARY)) == 1  # silence is not retried

@@ -49,6 +49,16 @@ class Usage:
             cost=Decimal(str(cost)) if cost is not None else None,
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.total_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "provider_cost": str(self.cost) if self.cost is not None else None,
+        }
+
 
 @dataclass(slots=True)
 class ProviderRequest:
