@@ -72,13 +72,13 @@ def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None =
     app.state.gateway_services = services
     app.state.gateway_ready = False
     install_error_handlers(app)
-    limits = (settings.GATEWAY_MAX_BODY_BYTES, settings.GATEWAY_ACCESS_LOG_SAMPLE_RATE)
-    app.add_middleware(
-        GatewayMiddleware, max_body_bytes=limits[0], access_log_sample_rate=limits[1]
-    )
+    max_body = settings.GATEWAY_MAX_BODY_BYTES
+    sampling = settings.GATEWAY_ACCESS_LOG_SAMPLE_RATE
+    app.add_middleware(GatewayMiddleware, max_body_bytes=max_body, access_log_sample_rate=sampling)
+    # The hot endpoints skip FastAPI's router, not the middleware: same ids, limits and log.
     app.fast_path = FastPath(openai_api.HOT_ROUTES)
     app.fast_stack = GatewayMiddleware(
-        app.fast_path, max_body_bytes=limits[0], access_log_sample_rate=limits[1]
+        app.fast_path, max_body_bytes=max_body, access_log_sample_rate=sampling
     )
     app.include_router(ops.router)
     app.include_router(openai_api.router)
