@@ -212,10 +212,16 @@ def test_override_applies_while_it_satisfies_the_node(catalog: Catalog) -> None:
         "override",
         "smart",
     )
+    signals.set_override("writer", Override("premium"))
+    result = selector.select(SelectionContext(node_name="writer"))
+    assert result.selected_model.logical_id != "premium", "an unforced override never bypasses"
+    assert any("override 'premium' skipped: cost tier PREMIUM" in r for r in result.reasons)
     signals.set_override("writer", Override("premium", forced=True))
     result = selector.select(SelectionContext(node_name="writer"))
-    assert result.selected_model.logical_id != "premium", "forced never bypasses constraints"
-    assert any("override 'premium' skipped: cost tier PREMIUM" in r for r in result.reasons)
+    assert (result.selected_model.logical_id, result.source) == ("premium", "override")
+    assert any("node requirements bypassed (cost tier PREMIUM" in r for r in result.reasons)
+    capped = selector.select(SelectionContext(node_name="writer", max_cost_tier="HIGH"))
+    assert capped.selected_model.logical_id != "premium", "the request's own cap still holds"
     signals.clear_override("writer")
     assert selector.select(SelectionContext(node_name="writer")).source == "score"
 

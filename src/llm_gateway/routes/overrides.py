@@ -2,8 +2,9 @@
 
 An override is accepted when the node is known (an entry of ``node_requirements.yaml``, exactly
 or by pattern) and the model exists and meets the node's hard requirements. ``force`` accepts a
-known model that fails the requirements; selection still skips such an override while it fails
-them (and says why), so the response carries that warning. Overrides live in the gateway's
+known model that fails the requirements (recorded in the audit log, and the response warns): the
+model then serves the node anyway, except for a request that itself needs a capability or a
+context window the model lacks. Overrides live in the gateway's
 selection signals, so the very next selection sees them.
 """
 
@@ -86,7 +87,11 @@ def check_override(gateway: LLMGateway, node: str, model_id: str, *, force: bool
             param="model_id",
             code="requirements_not_met",
         )
-    return [f"forced past: {p}; selection skips this override while it holds" for p in problems]
+    return [
+        f"forced past: {p}; the override applies anyway (a request that needs a capability or "
+        "context window the model lacks still falls back)"
+        for p in problems
+    ]
 
 
 def set_override(

@@ -21,7 +21,9 @@ from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 from llm_gateway.selection.constraints import (
     hard_constraint_failures,
     merge_requirements,
+    parse_capabilities,
     parse_strategy,
+    parse_tier,
 )
 from llm_gateway.selection.context import SelectionContext, SelectionResult
 from llm_gateway.selection.scoring import ScoreBreakdown, SelectionStrategy, rank, score_models
@@ -180,6 +182,13 @@ def _pinned_primary(
         if usable is None:
             reasons.append(f"{model}: admin override{' (forced)' if override.forced else ''}")
             return model, "override"
+        if override.forced:
+            bypassed = _forced_pin(catalog, signals, model, context, pool)
+            if bypassed is not None:
+                reasons.append(
+                    f"{model}: forced admin override, node requirements bypassed ({bypassed})"
+                )
+                return model, "override"
         reasons.append(f"override '{model}' skipped: {usable}")
     default = pool.needs.default_model
     if default is not None and context.strategy is None:
@@ -189,6 +198,34 @@ def _pinned_primary(
             return default, "node_default"
         reasons.append(f"default_model '{default}' skipped: {usable}")
     return None, "score"
+
+
+def _forced_pin(
+    catalog: Catalog,
+    signals: SignalsSnapshot,
+    model: str,
+    context: SelectionContext,
+    pool: CandidatePool,
+) -> str | None:
+    """What a forced override bypasses (the node's own requirements), or None when even a forced
+    override cannot take the request: unknown or disabled model, or a demand of the request
+    itself (a capability such as streaming or tools, its tier cap, a context window it needs)."""
+    policy = catalog.policies.get(model)
+    if policy is None or model in signals.disabled:
+        return None
+    request_only = NodeRequirements(
+        node_name=context.node_name,
+        required_capabilities=parse_capabilities(context.capabilities, "capabilities"),
+        max_cost_tier=(
+            parse_tier(context.max_cost_tier)
+            if context.max_cost_tier is not None
+            else NodeRequirements.model_fields["max_cost_tier"].default
+        ),
+        min_context_window=context.min_context_window,
+    )
+    if hard_constraint_failures(policy, request_only, min_context=pool.min_context):
+        return None
+    return "; ".join(pool.rejected.get(model, ())) or "none"
 
 
 def _usable_pin(
