@@ -179,6 +179,16 @@ class LLMGateway:
         """``overall_status`` (healthy|degraded|unhealthy) with provider and model detail."""
         return await build_health_report(self)
 
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency and whether it answers: ``"ok"`` or what is wrong."""
+        checks = {"config": "ok" if self.registry.get_all_policies() else "no model configured"}
+        for name, provider in self.providers.instantiated().items():
+            health = await provider.health()
+            checks[f"provider:{name}"] = (
+                "ok" if health.status in {"ok", "unknown"} else f"{health.status}: {health.detail}"
+            )
+        return checks
+
     async def aclose(self) -> None:
         await self.providers.close_all()
 
@@ -246,11 +256,19 @@ class LLMGateway:
             stream.cost = cost
         final = cost or ZERO_COST
         ok = error is None
+        status = "cancelled" if stream is not None and stream.cancelled else None
         for hook in self.admission:
             await hook.settle(plan, final, ok)
         duration_ms = (time.monotonic() - plan.started_at) * 1000
         self.metrics.observe(
-            plan, policy, usage, final, error, duration_ms / 1000, self.overhead_ms(plan) / 1000
+            plan,
+            policy,
+            usage,
+            final,
+            error,
+            duration_ms / 1000,
+            self.overhead_ms(plan) / 1000,
+            status=status,
         )
         self.tracer.record(
             trace_id=plan.trace_id,
@@ -260,7 +278,7 @@ class LLMGateway:
             node=plan.route.node_name,
             cost=final.total,
             capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
-            detail=lambda: _trace_detail(plan, policy, usage, final, error, duration_ms),
+            detail=lambda: _trace_detail(plan, policy, usage, final, error, duration_ms, status),
         )
         return final
 
@@ -328,12 +346,14 @@ def _trace_detail(
     cost: CostBreakdown,
     error: GatewayError | None,
     duration_ms: float,
+    status: str | None = None,
 ) -> dict[str, Any]:
     """The sampled trace, holding plain references; the tracer renders them only when read."""
     selection = plan.selection
     return {
         "trace_id": plan.trace_id,
         "ok": error is None,
+        "status": status or ("ok" if error is None else "error"),
         "node_name": plan.route.node_name,
         "strategy": selection.strategy.value,
         "stream": plan.stream,

@@ -92,9 +92,11 @@ class GatewayMetrics:
         error: GatewayError | None,
         duration_s: float,
         overhead_s: float,
+        *,
+        status: str | None = None,
     ) -> None:
         model = policy.logical_id if policy else "none"
-        status = "ok" if error is None else error.error_type
+        status = status or ("ok" if error is None else error.error_type)
         node = plan.route.node_name
         self._child(self.requests, node, model, status).inc()
         self._child(self.duration, node).observe(duration_s)

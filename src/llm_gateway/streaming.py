@@ -64,6 +64,7 @@ class GatewayStream:
         self._id = f"chatcmpl-{plan.trace_id}"
         self._created = int(time.time())
         self._closed = False
+        self.cancelled = False
 
     async def start(self) -> None:
         """Open the stream on the first model that produces a token. Raises GatewayError."""
