@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from llm_gateway.cost import ZERO_COST, CostBreakdown
@@ -19,11 +18,28 @@ from llm_gateway.selection.scoring import SelectionStrategy
 MIN_TOKENS_PER_S = 40.0
 
 
-@lru_cache(maxsize=4096)
+_RESOLVED: dict[tuple[int, int, int, int | None], tuple[Deadlines, ...]] = {}
+
+
 def resolve_deadlines(
     node: Deadlines, model: Deadlines, default: Deadlines, non_stream_output_tokens: int | None
 ) -> Deadlines:
-    """Merge node over model over default (cached: these are frozen and few)."""
+    """Merge node over model over default. Cached by identity (hashing pydantic models costs
+    more than merging them); the entry keeps its inputs alive so an id is never reused."""
+    key = (id(node), id(model), id(default), non_stream_output_tokens)
+    hit = _RESOLVED.get(key)
+    if hit is not None and hit[0] is node and hit[1] is model and hit[2] is default:
+        return hit[3]
+    if len(_RESOLVED) > 4096:
+        _RESOLVED.clear()
+    resolved = _resolve(node, model, default, non_stream_output_tokens)
+    _RESOLVED[key] = (node, model, default, resolved)
+    return resolved
+
+
+def _resolve(
+    node: Deadlines, model: Deadlines, default: Deadlines, non_stream_output_tokens: int | None
+) -> Deadlines:
     merged = node.merged_over(model.merged_over(default))
     if non_stream_output_tokens is None:
         return merged

@@ -14,8 +14,8 @@ HTTP app does this in its lifespan and installs it with ``set_llm_gateway``).
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -216,7 +216,7 @@ class LLMGateway:
         return Plan(
             request=request,
             route=route,
-            trace_id=route.trace_id or uuid.uuid4().hex,
+            trace_id=route.trace_id or new_trace_id(),
             selection=selection,
             requirements=selection.requirements,
             deadlines_default=self._deadlines,
@@ -306,6 +306,12 @@ class LLMGateway:
             loop.call_later(cooldown, self.signals.set_available, model, True)
         elif new is CircuitState.CLOSED:
             self.signals.set_available(model, True)
+
+
+def new_trace_id() -> str:
+    """32 hex digits (W3C trace-id size) from the non-cryptographic RNG: ids need uniqueness,
+    not secrecy, and this is ~20x cheaper than uuid4 on the hot path."""
+    return f"{random.getrandbits(128):032x}"
 
 
 class _AdmittedStream(GatewayStream):

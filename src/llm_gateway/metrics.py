@@ -1,14 +1,24 @@
 """Prometheus metrics, namespaced ``llm_gateway_*``, one registry per gateway.
 
-Updating them is a few in-memory increments per request; exposition happens only when
-``GET /metrics`` is scraped.
+The request path only bumps plain in-process counters (a dict lookup and an add each: no locks,
+no label objects — the gateway serves from one event loop); a custom collector turns them into
+Prometheus families when ``GET /metrics`` is scraped.
 """
 
 from __future__ import annotations
 
+import bisect
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from llm_gateway.cost import CostBreakdown
@@ -21,8 +31,32 @@ from llm_gateway.resilience.circuit import CircuitState
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1)
 _CIRCUIT_VALUE = {CircuitState.CLOSED: 0, CircuitState.HALF_OPEN: 1, CircuitState.OPEN: 2}
+_NS = "llm_gateway"
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+class _Histogram:
+    """Bucket counts (non-cumulative) and a sum; cumulated only at scrape time."""
+
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def buckets(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        running = 0
+        for bound, count in zip((*self.bounds, float("inf")), self.counts, strict=True):
+            running += count
+            out.append(("+Inf" if bound == float("inf") else repr(bound), running))
+        return out
 
 
 class GatewayMetrics:
@@ -30,58 +64,14 @@ class GatewayMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
-        ns = "llm_gateway"
-        self.requests = Counter(
-            "requests",
-            "Requests by node, answering model and outcome",
-            ["node", "model", "status"],
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.attempts = Counter(
-            "attempts",
-            "Attempts against models by outcome",
-            ["model", "outcome"],
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "request_duration_seconds",
-            "End-to-end request duration",
-            ["node"],
-            buckets=_LATENCY_BUCKETS,
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.overhead = Histogram(
-            "overhead_seconds",
-            "Time spent in the gateway itself (excluding provider time)",
-            buckets=_OVERHEAD_BUCKETS,
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.cost = Counter(
-            "cost_usd",
-            "Cost in USD by model",
-            ["model"],
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.tokens = Counter(
-            "tokens",
-            "Tokens by model and kind",
-            ["model", "kind"],
-            namespace=ns,
-            registry=self.registry,
-        )
-        self.circuit = Gauge(
-            "circuit_state",
-            "Circuit state per model (0 closed, 1 half-open, 2 open)",
-            ["model"],
-            namespace=ns,
-            registry=self.registry,
-        )
+        self.requests: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+        self.attempts: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.cost: defaultdict[str, float] = defaultdict(float)
+        self.tokens: defaultdict[tuple[str, str], int] = defaultdict(int)
+        self.duration: dict[str, _Histogram] = {}
+        self.overhead = _Histogram(_OVERHEAD_BUCKETS)
+        self.circuit: dict[str, int] = {}
+        self.registry.register(_Collector(self))
 
     def observe(
         self,
@@ -98,29 +88,79 @@ class GatewayMetrics:
         model = policy.logical_id if policy else "none"
         status = status or ("ok" if error is None else error.error_type)
         node = plan.route.node_name
-        self._child(self.requests, node, model, status).inc()
-        self._child(self.duration, node).observe(duration_s)
+        self.requests[(node, model, status)] += 1
+        histogram = self.duration.get(node)
+        if histogram is None:
+            histogram = self.duration[node] = _Histogram(_LATENCY_BUCKETS)
+        histogram.observe(duration_s)
         self.overhead.observe(overhead_s)
         for attempt in plan.attempts:
             outcome = "ok" if attempt.ok else ("skipped" if attempt.skipped else "error")
-            self._child(self.attempts, attempt.model, outcome).inc()
+            self.attempts[(attempt.model, outcome)] += 1
         if policy is not None:
             if cost.total:
-                self._child(self.cost, model).inc(float(cost.total))
+                self.cost[model] += float(cost.total)
             if usage is not None:
-                self._child(self.tokens, model, "prompt").inc(usage.prompt_tokens)
-                self._child(self.tokens, model, "completion").inc(usage.completion_tokens)
-
-    def _child(self, metric: Any, *labels: str) -> Any:
-        """``metric.labels(*labels)``, memoised: label look-ups are the costly part."""
-        key = (id(metric), labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+                self.tokens[(model, "prompt")] += usage.prompt_tokens
+                self.tokens[(model, "completion")] += usage.completion_tokens
 
     def set_circuit(self, model: str, state: CircuitState) -> None:
-        self.circuit.labels(model).set(_CIRCUIT_VALUE[state])
+        self.circuit[model] = _CIRCUIT_VALUE[state]
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _Collector:
+    """Renders :class:`GatewayMetrics` as Prometheus families on scrape."""
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self._m = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        m = self._m
+        yield _counter(
+            "requests",
+            "Requests by node, answering model and outcome",
+            ["node", "model", "status"],
+            m.requests.copy(),
+        )
+        yield _counter(
+            "attempts",
+            "Attempts against models by outcome",
+            ["model", "outcome"],
+            m.attempts.copy(),
+        )
+        yield _counter(
+            "cost_usd", "Cost in USD by model", ["model"], {(k,): v for k, v in m.cost.items()}
+        )
+        yield _counter("tokens", "Tokens by model and kind", ["model", "kind"], m.tokens.copy())
+        duration = HistogramMetricFamily(
+            f"{_NS}_request_duration_seconds", "End-to-end request duration", labels=["node"]
+        )
+        for node, histogram in list(m.duration.items()):
+            duration.add_metric([node], histogram.buckets(), histogram.total)
+        yield duration
+        overhead = HistogramMetricFamily(
+            f"{_NS}_overhead_seconds",
+            "Time spent in the gateway itself (excluding provider time)",
+        )
+        overhead.add_metric([], m.overhead.buckets(), m.overhead.total)
+        yield overhead
+        circuit = GaugeMetricFamily(
+            f"{_NS}_circuit_state",
+            "Circuit state per model (0 closed, 1 half-open, 2 open)",
+            labels=["model"],
+        )
+        for model, value in list(m.circuit.items()):
+            circuit.add_metric([model], value)
+        yield circuit
+
+
+def _counter(
+    name: str, documentation: str, labels: list[str], values: Mapping[Any, float]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(f"{_NS}_{name}", documentation, labels=labels)
+    for key, value in values.items():
+        family.add_metric(list(key), value)
+    return family
