@@ -90,8 +90,11 @@ def history_plot(history: list[dict[str, Any]], path: Path) -> Path | None:
     return path
 
 
-def soak_plot(samples: list[dict[str, Any]], path: Path) -> Path | None:
-    """RSS, open descriptors and asyncio tasks against requests served."""
+def soak_plot(
+    samples: list[dict[str, Any]], path: Path, warmup_mark: int | None = None
+) -> Path | None:
+    """RSS, open descriptors and asyncio tasks against requests served; a dotted line marks
+    where growth starts being measured."""
     plt = _pyplot()
     if plt is None or not samples:
         return None
@@ -104,6 +107,8 @@ def soak_plot(samples: list[dict[str, Any]], path: Path) -> Path | None:
         points = [(x, s[key]) for x, s in zip(xs, samples, strict=True) if s.get(key) is not None]
         if points:
             axis.plot(*zip(*points, strict=True), color="#1f77b4")
+        if warmup_mark:
+            axis.axvline(warmup_mark, linestyle=":", color="grey")
         axis.set(title=name, xlabel="requests served")
         axis.set_ylim(bottom=0)
     fig.tight_layout()

@@ -179,13 +179,19 @@ async def drive(
     samples = [sampler.take()]
     tasks = [asyncio.ensure_future(run_load(s, r)) for s, r in zip(specs, recorders, strict=True)]
     while True:
-        await asyncio.wait(tasks, timeout=settings.interval_s)
-        if all(task.done() for task in tasks):
+        done, pending = await asyncio.wait(
+            tasks, timeout=settings.interval_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        if done:
+            # Only samples under the full load count: when one group of callers reaches its
+            # bound the others stop too, so the last sample is not of a thinner load.
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             break
-        # Only samples taken under load count: once the callers stop, connections close.
         samples.append(sampler.take())
         on_sample(samples[-1])
-    for task in tasks:
+    for task in done:
         task.result()
     await asyncio.sleep(settings.interval_s)
     idle = sampler.take()

@@ -111,7 +111,7 @@ def write_soak(result: SoakResult, warmup_mark: int, repo: Path, record: bool) -
     if record:
         perf = repo / "docs" / "perf"
         samples = [asdict(s) for s in result.samples]
-        drawn = soak_plot(samples, perf / "soak.png")
+        drawn = soak_plot(samples, perf / "soak.png", warmup_mark)
         report = soak_markdown(result, warmup_mark, "perf/soak.png" if drawn else None)
         if drawn is None:
             report += f"\n_{MISSING}_\n"
