@@ -1,4 +1,7 @@
-"""Fixtures: a scriptable local upstream, providers pointed at it, and attempt requests."""
+"""Fixtures: a scriptable local upstream, providers pointed at it, and attempt requests.
+
+Every test that builds a provider through ``provider_for`` (or takes ``transport``) runs once per
+transport: the native httptools transport and the aiohttp one (the proxy path)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from tests.providers.upstream import Handler, Upstream
 from llm_gateway.model_policy import CostTier, Deadlines, ModelPolicy
 from llm_gateway.providers.base import ProviderRequest
 from llm_gateway.providers.openai_compatible import Endpoint, OpenAICompatibleProvider
+from llm_gateway.providers.transport import TransportKind
 
 API_KEY = "sk-test-SECRET-0123456789abcdef"
 
@@ -78,14 +82,22 @@ async def upstream() -> AsyncIterator[StartUpstream]:
 MakeProvider = Callable[..., OpenAICompatibleProvider]
 
 
+@pytest.fixture(params=["native", "aiohttp"])
+def transport(request: pytest.FixtureRequest) -> TransportKind:
+    """The transport under test (both run the same provider tests)."""
+    kind: TransportKind = request.param
+    return kind
+
+
 @pytest.fixture
-async def provider_for() -> AsyncIterator[MakeProvider]:
+async def provider_for(transport: TransportKind) -> AsyncIterator[MakeProvider]:
     """``provider_for(upstream, **endpoint_fields)``; every provider is closed after the test."""
     providers: list[OpenAICompatibleProvider] = []
 
     def make(server: Upstream, **fields: Any) -> OpenAICompatibleProvider:
         fields.setdefault("api_key", SecretStr(API_KEY))
-        provider = OpenAICompatibleProvider(Endpoint(name="test", base_url=server.url, **fields))
+        endpoint = Endpoint(name="test", base_url=server.url, **fields)
+        provider = OpenAICompatibleProvider(endpoint, transport=transport)
         providers.append(provider)
         return provider
 

@@ -25,6 +25,7 @@ from llm_gateway.errors import (
 )
 from llm_gateway.providers.base import Provider
 from llm_gateway.providers.openai_compatible import Endpoint, OpenAICompatibleProvider
+from llm_gateway.providers.transport import TransportKind
 
 COMPLETION = {
     "id": "gen-123",
@@ -245,14 +246,17 @@ async def test_an_expired_attempt_sends_nothing(
     assert server.requests == []
 
 
-async def test_connection_refused_is_a_retryable_connection_error() -> None:
+async def test_connection_refused_is_a_retryable_connection_error(
+    transport: TransportKind,
+) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # bound, never listening: connections are refused
         provider = OpenAICompatibleProvider(
             Endpoint(
                 name="dead", base_url=f"http://127.0.0.1:{port}/v1", api_key=SecretStr(API_KEY)
-            )
+            ),
+            transport=transport,
         )
         try:
             with pytest.raises(ProviderConnectionError) as caught:

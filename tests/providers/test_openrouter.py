@@ -17,6 +17,7 @@ from llm_gateway.config.catalog import ProviderConfig
 from llm_gateway.errors import ContentFiltered, ProviderAuthError
 from llm_gateway.providers.openai_compatible import OpenAICompatibleProvider
 from llm_gateway.providers.openrouter import create_openrouter_provider
+from llm_gateway.providers.transport import TransportKind
 from llm_gateway.settings import Settings
 
 OPENROUTER_KEY = "sk-or-v1-0123456789abcdefSECRET"
@@ -44,13 +45,15 @@ def settings_for(base_url: str) -> Settings:
 
 
 @pytest.fixture
-async def openrouter_at() -> AsyncIterator[object]:
+async def openrouter_at(transport: TransportKind) -> AsyncIterator[object]:
+    """OpenRouter providers on each transport: the factory's endpoint, the transport forced."""
     created: list[OpenAICompatibleProvider] = []
 
     def make(base_url: str) -> OpenAICompatibleProvider:
         settings = settings_for(base_url)
         config = ProviderConfig(name="openrouter", kind="openrouter")
-        provider = create_openrouter_provider(config, settings, settings.OPENROUTER_API_KEY)
+        factory_made = create_openrouter_provider(config, settings, settings.OPENROUTER_API_KEY)
+        provider = OpenAICompatibleProvider(factory_made.endpoint, transport=transport)
         created.append(provider)
         return provider
 

@@ -1,25 +1,40 @@
-"""Waits bounded by one attempt's deadlines, and translation of the transport's exceptions.
+"""Waits bounded by one attempt's deadlines, and the transport's failures as ProviderErrors.
 
 Every wait of a provider is capped twice: by its own limit (headers, first token, stall) and by the
-attempt's absolute ``deadline_at`` (``time.monotonic()`` terms). :class:`Deadline` says which of the
-two binds, so a ProviderTimeout names the limit that actually expired.
+attempt's absolute ``deadline_at`` (``time.monotonic()`` terms). :class:`Deadline` (defined with
+the transports, which enforce it) says which of the two binds, so a ProviderTimeout names the limit
+that actually expired.
+
+:func:`provider_error` is the one place where a transport failure becomes a ProviderError:
+
+    transport error          before/without a stream body        while reading a stream body
+    DeadlinePassed           ProviderTimeout (its message)       ProviderTimeout
+    ConnectFailed            ProviderConnectionError (retryable) —   (only before the head)
+    ServerHungUp             ProviderDisconnected (not retried)  —   (only before the head)
+    BodyCut                  ProviderConnectionError             ProviderStreamError
+    MalformedResponse, other ProviderConnectionError             ProviderStreamError
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass
 from typing import TypedDict
-
-import aiohttp
 
 from llm_gateway.errors import (
     ProviderConnectionError,
     ProviderDisconnected,
+    ProviderError,
     ProviderStreamError,
     ProviderTimeout,
 )
+from llm_gateway.providers.transport.deadline import Deadline
+from llm_gateway.providers.transport.errors import (
+    BodyCut,
+    DeadlinePassed,
+    ServerHungUp,
+    TransportError,
+)
+
+__all__ = ["Deadline", "Labels", "provider_error", "timeout_error"]
 
 
 class Labels(TypedDict):
@@ -29,80 +44,28 @@ class Labels(TypedDict):
     provider: str
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
-    """An absolute monotonic instant and the message to raise when it passes."""
+def provider_error(
+    exc: TransportError, name: str, labels: Labels, *, in_stream: bool = False
+) -> ProviderError:
+    """The ProviderError for a failed exchange with provider ``name``.
 
-    at: float
-    message: str
-
-    @classmethod
-    def within(
-        cls, start: float, limit_s: float, deadline_at: float, message: str, waiting_for: str
-    ) -> Deadline:
-        """``start + limit_s`` (raising ``message``), or the attempt deadline when that comes
-        first (raising "attempt deadline reached while waiting for ``waiting_for``")."""
-        own = start + limit_s
-        if deadline_at < own:
-            return cls(deadline_at, f"attempt deadline reached while waiting for {waiting_for}")
-        return cls(own, message)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def timeout(self) -> asyncio.Timeout:
-        """An ``async with`` block that raises TimeoutError at this instant."""
-        return asyncio.timeout(max(self.remaining(), 0.0))
-
-
-def connection_error(
-    exc: BaseException, where: str, model: str, provider: str
-) -> ProviderConnectionError:
-    """A connection that could not be made, or broke before a complete answer (retryable)."""
-    return ProviderConnectionError(f"{where}: {_describe(exc)}", model=model, provider=provider)
-
-
-def error_before_headers(
-    exc: BaseException, where: str, model: str, provider: str
-) -> ProviderConnectionError | ProviderDisconnected:
-    """The transport failed before any response header arrived.
-
-    Connect failures (refused, DNS, reset while connecting) are ProviderConnectionError
-    (retryable). A server that accepted the connection, received the request and then closed or
-    reset it without answering is ProviderDisconnected (not retried: the gateway moves on).
+    ``in_stream``: the failure happened while reading the body of a 200 stream (a cut stream is
+    a ProviderStreamError). Connect failures are retryable; a server that accepted the request
+    and hung up without answering is ProviderDisconnected (the gateway moves on to the next
+    model); a non-streaming body cut short is retryable.
     """
-    connected = isinstance(exc, aiohttp.ServerDisconnectedError) or (
-        isinstance(exc, aiohttp.ClientOSError) and not isinstance(exc, aiohttp.ClientConnectorError)
-    )
-    if connected:
+    if isinstance(exc, DeadlinePassed):
+        return timeout_error(exc.deadline, **labels)
+    if in_stream:
+        return ProviderStreamError(f"stream cut: {exc}", **labels)
+    if isinstance(exc, ServerHungUp):
         return ProviderDisconnected(
-            f"{where}: the server hung up without answering ({_describe(exc)})",
-            model=model,
-            provider=provider,
+            f"{name} request failed: the server hung up without answering ({exc})", **labels
         )
-    return connection_error(exc, where, model, provider)
-
-
-def stream_cut(exc: BaseException, model: str, provider: str) -> ProviderStreamError:
-    """The connection broke while the stream was being read."""
-    return ProviderStreamError(f"stream cut: {_describe(exc)}", model=model, provider=provider)
+    if isinstance(exc, BodyCut):
+        return ProviderConnectionError(f"{name} response lost: {exc}", **labels)
+    return ProviderConnectionError(f"{name} request failed: {exc}", **labels)
 
 
 def timeout_error(deadline: Deadline, model: str, provider: str) -> ProviderTimeout:
     return ProviderTimeout(deadline.message, model=model, provider=provider)
-
-
-TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError)
-"""What the transport raises for a broken exchange (aiohttp's tree; OSError for raw resets).
-TimeoutError is an OSError: catch it first where it means a deadline."""
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "connection closed by the server"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "response body incomplete (connection closed mid-body)"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
-    text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]

@@ -1,16 +1,17 @@
-"""Any OpenAI Chat Completions endpoint, reached by base URL and key over one pooled HTTP client.
+"""Any OpenAI Chat Completions endpoint, reached by base URL and key over one pooled transport.
 
 This is the gateway's hot path, so it does the least work per request: the body is serialised once
-with orjson and sent as bytes; headers are prebuilt per provider; one ``aiohttp.ClientSession`` per
-provider keeps connections alive (aiohttp measured faster than httpx here, see
-``bench/http_client_bench.py`` and ``docs/providers.md``); nothing is logged above DEBUG.
+with orjson and sent as bytes; request heads are prepared once per provider; one
+:mod:`~llm_gateway.providers.transport` per provider keeps connections alive (the native
+httptools transport; aiohttp when an HTTP(S) proxy applies, see ``docs/providers.md`` and
+``bench/http_client_bench.py``); nothing is logged above DEBUG.
 
 Deadlines of one attempt (``ProviderRequest.deadlines``, all set, plus ``deadline_at``):
 ``headers_s`` bounds connect + response headers; for streams ``first_token_s`` (from the send)
 bounds the first content-bearing chunk and ``stall_s`` each next chunk (``openai_stream``). Expiry
 raises ProviderTimeout naming the limit and drops that connection. Who closes what: ``complete``
-always releases its response; a stream releases its response when exhausted, on error, or on
-``aclose()``; ``close()`` closes the pool.
+always hands its connection back (or closes it); a stream releases its body when exhausted, and
+closes it on error or ``aclose()``; ``close()`` closes the pool.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-import aiohttp
 import orjson
 from pydantic import SecretStr
 
@@ -35,20 +36,21 @@ from llm_gateway.providers.base import (
     ProviderRequest,
     ProviderResponse,
 )
-from llm_gateway.providers.deadlines import (
-    TRANSPORT_ERRORS,
-    Deadline,
-    Labels,
-    connection_error,
-    error_before_headers,
-    timeout_error,
-)
+from llm_gateway.providers.deadlines import Deadline, Labels, provider_error, timeout_error
 from llm_gateway.providers.errors_map import (
     error_from_payload,
     error_from_response,
     is_content_filter_finish,
 )
 from llm_gateway.providers.openai_stream import ChunkStream, safe_usage
+from llm_gateway.providers.transport import (
+    BodyStream,
+    RequestHead,
+    TransportError,
+    TransportKind,
+    create_transport,
+    read_capped,
+)
 
 USER_AGENT = "llm-gateway/0.1"
 MAX_ERROR_BODY_BYTES = 64 * 1024
@@ -64,7 +66,7 @@ class Endpoint:
     api_key: SecretStr | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     max_connections: int = 256
-    keepalive_timeout_s: float = 30.0
+    keepalive_timeout_s: float = 15.0  # shorter than common server keep-alive timeouts
     path: str = "/chat/completions"
 
     def __repr__(self) -> str:
@@ -73,16 +75,29 @@ class Endpoint:
 
 
 class OpenAICompatibleProvider:
-    """The Provider protocol over HTTP for one :class:`Endpoint`. Create it where a loop runs."""
+    """The Provider protocol over HTTP for one :class:`Endpoint`.
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    ``transport``: ``"auto"`` (the native transport, aiohttp when a proxy variable applies to
+    the URL; read once, here), or ``"native"``/``"aiohttp"`` to force one.
+    """
+
+    def __init__(self, endpoint: Endpoint, *, transport: TransportKind = "auto") -> None:
         self.name = endpoint.name
         self.endpoint = endpoint
         self.url = endpoint.base_url.rstrip("/") + endpoint.path
         self._secret = endpoint.api_key.get_secret_value() if endpoint.api_key else None
+        self._transport = create_transport(
+            self.url,
+            max_connections=endpoint.max_connections,
+            idle_timeout_s=endpoint.keepalive_timeout_s,
+            kind=transport,
+        )
+        parts = urlsplit(self.url)
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._json_headers = self._prebuilt_headers("application/json")
         self._sse_headers = self._prebuilt_headers("text/event-stream")
-        self._session: aiohttp.ClientSession | None = None
+        self._json_head = self._transport.prepare("POST", self._target, self._json_headers)
+        self._sse_head = self._transport.prepare("POST", self._target, self._sse_headers)
         self._last_failure: str | None = None
         self._used = False
 
@@ -93,20 +108,23 @@ class OpenAICompatibleProvider:
 
     async def complete(self, request: ProviderRequest) -> ProviderResponse:
         """The whole answer. Raises a ProviderError subclass (see ``errors_map``)."""
-        response, _ = await self.send(request, stream=False)
+        headers_by, head, body = self._prepare(request, stream=False)
+        body_by = Deadline(request.deadline_at, "attempt deadline reached while reading the body")
         try:
-            raw = await self._read_body(response, request)
-        finally:
-            response.release()  # reused when fully read, otherwise the connection is dropped
-        body = self._parse_completion(raw, request)
+            response = await self._transport.request(head, body, headers_by, body_by)
+        except TransportError as exc:
+            raise self.failure(exc, request) from None
+        if response.status >= 300:
+            raise self._error_of(response.status, response.headers, response.body, request)
+        parsed = self._parse_completion(response.body, request)
         self._note(None)
         headers = response.headers
         request_id = headers.get("x-request-id") or headers.get("x-generation-id")
         return ProviderResponse(
-            body=body,
-            usage=safe_usage(body.get("usage")),
+            body=parsed,
+            usage=safe_usage(parsed.get("usage")),
             status=response.status,
-            request_id=request_id or _str_or_none(body.get("id")),
+            request_id=request_id or _str_or_none(parsed.get("id")),
         )
 
     def stream(self, request: ProviderRequest) -> ChunkStream:
@@ -115,13 +133,7 @@ class OpenAICompatibleProvider:
 
     async def health(self) -> ProviderHealth:
         """What the pool knows without calling the (paid) upstream."""
-        connector = self._session.connector if self._session and not self._session.closed else None
-        open_connections = None
-        if isinstance(connector, aiohttp.TCPConnector):
-            # Idle pooled connections; aiohttp has no public counter, so read defensively.
-            pooled = getattr(connector, "_conns", None)
-            if isinstance(pooled, dict):
-                open_connections = sum(len(c) for c in pooled.values())
+        open_connections = self._transport.open_connections()
         if not self._used:
             return ProviderHealth(self.name, "unknown", "no request yet", open_connections)
         if self._last_failure is not None:
@@ -129,54 +141,35 @@ class OpenAICompatibleProvider:
         return ProviderHealth(self.name, "ok", "", open_connections)
 
     async def close(self) -> None:
-        """Close the pool; a later request opens a new one. Safe to call more than once."""
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
+        """Close the pool; a later request opens new connections. Safe to call more than once."""
+        await self._transport.close()
 
-    # ------------------------------------------------------------------ sending
+    # ------------------------------------------------------------------ for ChunkStream
 
-    async def send(
-        self, request: ProviderRequest, *, stream: bool
-    ) -> tuple[aiohttp.ClientResponse, float]:
-        """POST the body; return the 2xx response (headers read) and the monotonic send time.
+    async def open_stream(self, request: ProviderRequest) -> tuple[BodyStream, float]:
+        """POST a streaming request; return the 2xx body (headers read) and the send time.
 
         Raises ProviderTimeout (headers deadline), ProviderConnectionError (cannot connect),
         ProviderDisconnected (accepted, then hung up without answering), or the mapped error of
-        a non-2xx answer (its body read and the connection released).
+        a non-2xx answer (its body read, at most ``MAX_ERROR_BODY_BYTES``, and closed).
         """
         started = time.monotonic()
-        deadline = Deadline.within(
-            started,
-            _limit(request.deadlines.headers_s),
-            request.deadline_at,
-            f"no response headers within {request.deadlines.headers_s} s",
-            "response headers",
-        )
-        labels = self.labels(request)
-        if deadline.remaining() <= 0:
-            raise timeout_error(deadline, **labels)
+        headers_by, head, body = self._prepare(request, stream=True, started=started)
         try:
-            body = orjson.dumps(request.body)
-        except orjson.JSONEncodeError as exc:
-            raise ProviderBadRequest(f"request body is not JSON: {exc}", **labels) from None
-        headers = self._headers_for(request, stream)
-        self._used = True
-        try:
-            async with deadline.timeout():
-                response = await self._client().post(
-                    self.url, data=body, headers=headers, allow_redirects=False
-                )
-        except TimeoutError:
-            self._note(deadline.message)
-            raise timeout_error(deadline, **labels) from None
-        except TRANSPORT_ERRORS as exc:
-            error = error_before_headers(exc, f"{self.name} request failed", **labels)
-            self._note(error.message)
-            raise error from None
-        if response.status >= 300:
-            raise await self._error_of(response, request)
-        return response, started
+            stream = await self._transport.stream(head, body, headers_by)
+        except TransportError as exc:
+            raise self.failure(exc, request) from None
+        if stream.status >= 300:
+            raise await self._stream_error_of(stream, request)
+        return stream, started
+
+    def failure(
+        self, exc: TransportError, request: ProviderRequest, *, in_stream: bool = False
+    ) -> ProviderError:
+        """The ProviderError of a transport failure, noted for ``health()``."""
+        error = provider_error(exc, self.name, self.labels(request), in_stream=in_stream)
+        self._note(error.message)
+        return error
 
     def labels(self, request: ProviderRequest) -> Labels:
         """``model``/``provider`` for errors: the logical id, which the gateway matches on."""
@@ -205,22 +198,38 @@ class OpenAICompatibleProvider:
 
     # ------------------------------------------------------------------ internals
 
-    def _client(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None or session.closed:
-            limit = self.endpoint.max_connections
-            connector = aiohttp.TCPConnector(
-                limit=limit,
-                limit_per_host=limit,
-                ttl_dns_cache=300,  # one lookup per 5 min, not per connection
-                keepalive_timeout=self.endpoint.keepalive_timeout_s,
-            )
-            session = self._session = aiohttp.ClientSession(
-                connector=connector,
-                timeout=aiohttp.ClientTimeout(total=None),  # deadlines are enforced here
-                raise_for_status=False,
-            )
-        return session
+    def _prepare(
+        self, request: ProviderRequest, *, stream: bool, started: float | None = None
+    ) -> tuple[Deadline, RequestHead, bytes]:
+        """The headers deadline, head and body of one attempt. Raises ProviderTimeout when the
+        attempt already expired (nothing is sent) and ProviderBadRequest for a body that is not
+        JSON or an extra header that cannot be sent."""
+        headers_s = request.deadlines.headers_s
+        headers_by = Deadline.within(
+            time.monotonic() if started is None else started,
+            headers_s if headers_s is not None else float("inf"),
+            request.deadline_at,
+            f"no response headers within {headers_s} s",
+            "response headers",
+        )
+        labels = self.labels(request)
+        if headers_by.remaining() <= 0:
+            raise timeout_error(headers_by, **labels)
+        try:
+            body = orjson.dumps(request.body)
+        except orjson.JSONEncodeError as exc:
+            raise ProviderBadRequest(f"request body is not JSON: {exc}", **labels) from None
+        head = self._sse_head if stream else self._json_head
+        if request.extra_headers:
+            base = self._sse_headers if stream else self._json_headers
+            try:
+                head = self._transport.prepare(
+                    "POST", self._target, {**base, **request.extra_headers}
+                )
+            except ValueError as exc:
+                raise ProviderBadRequest(str(exc), **labels) from None
+        self._used = True
+        return headers_by, head, body
 
     def _prebuilt_headers(self, accept: str) -> dict[str, str]:
         headers = {
@@ -236,44 +245,26 @@ class OpenAICompatibleProvider:
         headers.update(self.endpoint.headers)
         return headers
 
-    def _headers_for(self, request: ProviderRequest, stream: bool) -> dict[str, str]:
-        base = self._sse_headers if stream else self._json_headers
-        if not request.extra_headers:
-            return base
-        return {**base, **request.extra_headers}
-
-    async def _read_body(self, response: aiohttp.ClientResponse, request: ProviderRequest) -> bytes:
-        deadline = Deadline(request.deadline_at, "attempt deadline reached while reading the body")
+    async def _stream_error_of(self, stream: BodyStream, request: ProviderRequest) -> ProviderError:
+        """Read (a bounded part of) an error answer and map it; the body is released."""
+        body = b""
         try:
-            async with deadline.timeout():
-                return await response.read()
-        except TimeoutError:
-            response.close()
-            self._note(deadline.message)
-            raise timeout_error(deadline, **self.labels(request)) from None
-        except TRANSPORT_ERRORS as exc:
-            response.close()
-            error = connection_error(exc, f"{self.name} response lost", **self.labels(request))
-            self._note(error.message)
-            raise error from None
-
-    async def _error_of(
-        self, response: aiohttp.ClientResponse, request: ProviderRequest
-    ) -> ProviderError:
-        """Read (a bounded part of) an error answer and map it; the response is released."""
-        parts: list[bytes] = []
-        try:
-            async with Deadline(request.deadline_at, "").timeout():
-                await _read_capped(response, MAX_ERROR_BODY_BYTES, parts)
-        except TRANSPORT_ERRORS:  # TimeoutError included
+            body = await read_capped(
+                stream, Deadline(request.deadline_at, ""), MAX_ERROR_BODY_BYTES
+            )
+        except TransportError:
             pass  # map what arrived: the status alone still says what failed
         finally:
-            response.release()
-        body = b"".join(parts)
+            stream.release()
+        return self._error_of(stream.status, stream.headers, body, request)
+
+    def _error_of(
+        self, status: int, headers: Mapping[str, str], body: bytes, request: ProviderRequest
+    ) -> ProviderError:
         error = error_from_response(
-            response.status,
-            response.headers,
-            body,
+            status,
+            headers,
+            body[:MAX_ERROR_BODY_BYTES],
             model=self._model(request),
             provider=self.name,
             secret=self._secret,
@@ -324,20 +315,6 @@ class OpenAICompatibleProvider:
     def _model(request: ProviderRequest) -> str:
         model = request.body.get("model")
         return model if isinstance(model, str) else request.policy.provider_model_id
-
-
-async def _read_capped(response: aiohttp.ClientResponse, cap: int, parts: list[bytes]) -> None:
-    size = 0
-    while size < cap:
-        part = await response.content.read(cap - size)
-        if not part:
-            return
-        parts.append(part)
-        size += len(part)
-
-
-def _limit(value: float | None) -> float:
-    return value if value is not None else float("inf")
 
 
 def _str_or_none(value: object) -> str | None:

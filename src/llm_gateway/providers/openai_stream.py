@@ -21,20 +21,24 @@ Contract (what the gateway relies on):
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 import orjson
 
 from llm_gateway.errors import ContentFiltered, ProviderError, ProviderStreamError
 from llm_gateway.providers.base import ProviderRequest, StreamChunk, Usage
-from llm_gateway.providers.deadlines import TRANSPORT_ERRORS, Deadline, stream_cut, timeout_error
+from llm_gateway.providers.deadlines import Deadline
 from llm_gateway.providers.errors_map import stream_error_from_event
 from llm_gateway.providers.sse import EventTooLarge, SSEDecoder
+from llm_gateway.providers.transport import (
+    BodyStream,
+    DeadlinePassed,
+    TransportError,
+    read_capped,
+)
 
 if TYPE_CHECKING:
     from llm_gateway.providers.openai_compatible import OpenAICompatibleProvider
@@ -44,6 +48,7 @@ logger = logging.getLogger(__name__)
 DONE = b"[DONE]"
 DRAIN_AFTER_DONE_S = 0.1  # the body's last bytes follow [DONE] at once; wait no longer to reuse
 MAX_DRAIN_BYTES = 64 * 1024
+MAX_JSON_BODY_BYTES = 64 * 1024  # a JSON answer where a stream was asked for: an error object
 
 
 class ChunkStream:
@@ -53,10 +58,11 @@ class ChunkStream:
         self._provider = provider
         self._request = request
         self._labels = provider.labels(request)
-        self._response: aiohttp.ClientResponse | None = None
+        self._body: BodyStream | None = None
         self._decoder = SSEDecoder()
         self._events: deque[bytes] = deque()
         self._first_token = Deadline(request.deadline_at, "")
+        self._stall_message = ""
         self._got_token = False
         self._eof = False
         self._done = False
@@ -83,7 +89,7 @@ class ChunkStream:
         if self._finished:
             raise StopAsyncIteration
         try:
-            if self._response is None:
+            if self._body is None:
                 await self._open()
             while True:
                 while self._events:
@@ -112,9 +118,9 @@ class ChunkStream:
     # ------------------------------------------------------------------ steps
 
     async def _open(self) -> None:
-        response, started = await self._provider.send(self._request, stream=True)
-        self._response = response
-        headers = response.headers
+        body, started = await self._provider.open_stream(self._request)
+        self._body = body
+        headers = body.headers
         self.request_id = headers.get("x-request-id") or headers.get("x-generation-id")
         limits = self._request.deadlines
         self._first_token = Deadline.within(
@@ -124,8 +130,9 @@ class ChunkStream:
             f"no first token within {limits.first_token_s} s",
             "the first token",
         )
-        if response.content_type == "application/json":
-            raise await self._json_instead_of_stream(response)
+        self._stall_message = f"stream stalled: no chunk for {limits.stall_s} s"
+        if _media_type(headers.get("content-type")) == "application/json":
+            raise await self._json_instead_of_stream(body)
 
     def _next_deadline(self) -> Deadline:
         if not self._got_token:
@@ -135,23 +142,18 @@ class ChunkStream:
             time.monotonic(),
             stall_s if stall_s is not None else float("inf"),
             self._request.deadline_at,
-            f"stream stalled: no chunk for {stall_s} s",
+            self._stall_message,
             "the next chunk",
         )
 
     async def _read(self, deadline: Deadline) -> None:
-        assert self._response is not None
-        if deadline.remaining() <= 0:
-            raise self._timeout(deadline)
+        assert self._body is not None
         try:
-            async with deadline.timeout():
-                data = await self._response.content.readany()
-        except TimeoutError:
-            raise self._timeout(deadline) from None
-        except TRANSPORT_ERRORS as exc:
-            error = stream_cut(exc, **self._labels)
-            self._provider.note_failure(error.message)
-            raise error from None
+            if deadline.remaining() <= 0:
+                raise DeadlinePassed(deadline)
+            data = await self._body.read(deadline)
+        except TransportError as exc:
+            raise self._provider.failure(exc, self._request, in_stream=True) from None
         try:
             if data:
                 self._events.extend(self._decoder.feed(data))
@@ -231,31 +233,30 @@ class ChunkStream:
 
     async def _release_after_done(self) -> None:
         """After [DONE], read the body's last bytes so the connection can be reused."""
-        assert self._response is not None
-        content = self._response.content
-        if content.at_eof():
+        body = self._body
+        assert body is not None
+        if body.at_eof:
             self._finish(reuse=True)  # the usual case: the end came with [DONE]
             return
+        deadline = Deadline(time.monotonic() + DRAIN_AFTER_DONE_S, "")
         drained = 0
         try:
-            async with asyncio.timeout(DRAIN_AFTER_DONE_S):
-                while not content.at_eof() and drained < MAX_DRAIN_BYTES:
-                    part = await content.readany()
-                    if not part:
-                        break
-                    drained += len(part)
-        except TRANSPORT_ERRORS:  # TimeoutError included
+            while drained < MAX_DRAIN_BYTES:
+                part = await body.read(deadline)
+                if not part:
+                    break
+                drained += len(part)
+        except TransportError:
             self._finish(reuse=False)
             return
         self._finish(reuse=True)
 
-    async def _json_instead_of_stream(self, response: aiohttp.ClientResponse) -> ProviderError:
+    async def _json_instead_of_stream(self, body: BodyStream) -> ProviderError:
         """A JSON body where an event stream was asked for: an error object, or unusable."""
         try:
-            async with self._first_token.timeout():
-                raw = await response.read()
+            raw = await read_capped(body, self._first_token, MAX_JSON_BODY_BYTES)
             payload = orjson.loads(raw)
-        except (ValueError, aiohttp.ClientError, OSError):  # bad JSON, timeout, broken link
+        except (ValueError, TransportError):  # bad JSON, timeout, broken link
             payload = None
         if isinstance(payload, dict) and payload.get("error"):
             return self._provider.map_payload_error(payload, self._request)
@@ -265,18 +266,14 @@ class ChunkStream:
             **self._labels,
         )
 
-    def _timeout(self, deadline: Deadline) -> ProviderError:
-        self._provider.note_failure(deadline.message)
-        return timeout_error(deadline, **self._labels)
-
     def _finish(self, *, reuse: bool) -> None:
         self._finished = True
         self._events.clear()
         if reuse:
             self._provider.note_failure(None)  # a complete stream: the provider is healthy
-        if self._response is not None:
+        if self._body is not None:
             # release() hands a fully read connection back to the pool and closes any other.
-            (self._response.release if reuse else self._response.close)()
+            (self._body.release if reuse else self._body.close)()
 
     def _abort(self) -> None:
         self._finish(reuse=False)
@@ -294,6 +291,10 @@ def safe_usage(usage: object) -> Usage | None:
         return Usage.from_openai(usage)
     except (TypeError, ValueError, ArithmeticError, AttributeError):
         return None
+
+
+def _media_type(content_type: str | None) -> str:
+    return content_type.split(";", 1)[0].strip().lower() if content_type else ""
 
 
 def _first_choice(payload: Any) -> tuple[bool, dict[str, Any] | None]:

@@ -1,0 +1,70 @@
+"""HTTP/1.1 client transports for the providers: a lean native one and aiohttp for proxies.
+
+    provider (openai_compatible)  ── prepare / request / stream ──▶  Transport   (base.py)
+        NativeTransport   native.py      pool.py (ConnectionPool) ─ connection.py (httptools)
+        AiohttpTransport  aiohttp_transport.py   (HTTP_PROXY / HTTPS_PROXY apply: proxy.py)
+
+Both raise only the tree in ``errors.py``; ``providers/deadlines.py`` maps it into the gateway's
+ProviderError classes. :func:`create_transport` picks one per endpoint, once: ``"auto"`` is aiohttp
+when a proxy variable applies to the URL (``NO_PROXY`` honoured), the native transport otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llm_gateway.providers.transport.base import (
+    BodyStream,
+    Origin,
+    RequestHead,
+    Response,
+    Transport,
+    read_capped,
+)
+from llm_gateway.providers.transport.deadline import Deadline
+from llm_gateway.providers.transport.errors import (
+    BodyCut,
+    ConnectFailed,
+    DeadlinePassed,
+    MalformedResponse,
+    ServerHungUp,
+    TransportError,
+)
+from llm_gateway.providers.transport.native import NativeTransport
+from llm_gateway.providers.transport.proxy import proxy_applies
+
+TransportKind = Literal["auto", "native", "aiohttp"]
+
+__all__ = [
+    "BodyCut",
+    "BodyStream",
+    "ConnectFailed",
+    "Deadline",
+    "DeadlinePassed",
+    "MalformedResponse",
+    "NativeTransport",
+    "Origin",
+    "RequestHead",
+    "Response",
+    "ServerHungUp",
+    "Transport",
+    "TransportError",
+    "TransportKind",
+    "create_transport",
+    "read_capped",
+]
+
+
+def create_transport(
+    url: str, *, max_connections: int, idle_timeout_s: float, kind: TransportKind = "auto"
+) -> Transport:
+    """The transport for ``url``'s origin. ``"auto"`` reads the proxy variables now (once)."""
+    origin = Origin.of(url)
+    if kind == "auto":
+        kind = "aiohttp" if proxy_applies(url) else "native"
+    if kind == "aiohttp":
+        # Imported only when needed: aiohttp is the proxy path, not the hot one.
+        from llm_gateway.providers.transport.aiohttp_transport import AiohttpTransport
+
+        return AiohttpTransport(origin, max_connections, idle_timeout_s)
+    return NativeTransport(origin, max_connections, idle_timeout_s)
