@@ -1,16 +1,18 @@
-"""aiohttp vs httpx for the provider hot path: req/s and latency against a fast local upstream.
+"""HTTP clients for the provider hot path: req/s and CPU per request against a fast local upstream.
 
 Starts a minimal OpenAI-compatible HTTP/1.1 server (raw asyncio protocol, prebuilt responses) in a
 child process on 127.0.0.1, then drives it from this process with each client doing exactly the
 provider's work: POST an orjson body with keep-alive, read the answer, orjson-parse it (JSON), or
-decode the SSE events and parse each chunk (stream). A third row runs the real
-``OpenAICompatibleProvider`` (aiohttp plus deadlines, error mapping, chunk parsing) to show what the
-provider itself adds.
+decode the SSE events and parse each chunk (stream). Clients: aiohttp, httpx, the gateway's native
+transport (``providers/transport``), and the real ``OpenAICompatibleProvider`` on each of its two
+transports (deadlines, error mapping, chunk parsing included) to show what the provider adds.
+With two or more CPUs the server is pinned to the last one and this process to the first.
 
 Every run is bounded in request count AND wall time. Usage:
 
     .venv/bin/python bench/http_client_bench.py               # defaults: 3000 req, c=16, 3 runs
     .venv/bin/python bench/http_client_bench.py --requests 5000 --concurrency 32 --loop asyncio
+    .venv/bin/python bench/http_client_bench.py --clients native provider(native) --profile
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import socket
 import statistics
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -121,7 +125,11 @@ class _Upstream(asyncio.Protocol):
             self.transport.write(self.STREAM if streaming else self.JSON)
 
 
-def _serve(port: int, ready: multiprocessing.synchronize.Event, max_seconds: float) -> None:
+def _serve(
+    port: int, ready: multiprocessing.synchronize.Event, max_seconds: float, cpu: int | None
+) -> None:
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     with contextlib.suppress(ImportError):
         import uvloop
 
@@ -201,8 +209,46 @@ async def _httpx_client(
     return one, client.aclose
 
 
-async def _provider_client(
+async def _native_client(
     url: str, concurrency: int
+) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+    from llm_gateway.providers.sse import SSEDecoder
+    from llm_gateway.providers.transport import Deadline, NativeTransport, Origin
+
+    transport = NativeTransport(Origin.of(url), concurrency, 15.0)
+    target = "/" + url.split("/", 3)[3]
+    head = transport.prepare(
+        "POST", target, {"Authorization": "Bearer k", "Content-Type": "application/json"}
+    )
+
+    async def one(stream: bool) -> int:
+        deadline = Deadline(time.monotonic() + 30, "bench deadline")
+        if not stream:
+            response = await transport.request(head, BODY, deadline, deadline)
+            return len(orjson.loads(response.body)["choices"])
+        body = await transport.stream(head, STREAM_BODY, deadline)
+        decoder, count = SSEDecoder(), 0
+        while raw := await body.read(deadline):
+            for data in decoder.feed(raw):
+                if data != b"[DONE]":
+                    orjson.loads(data)
+                    count += 1
+        return count
+
+    return one, transport.close
+
+
+def _provider_client(kind: str) -> Callable[..., Awaitable[Any]]:
+    async def make(
+        url: str, concurrency: int
+    ) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+        return await _provider(url, concurrency, kind)
+
+    return make
+
+
+async def _provider(
+    url: str, concurrency: int, kind: str
 ) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
     from decimal import Decimal
 
@@ -214,7 +260,8 @@ async def _provider_client(
 
     base = url.rsplit("/chat/completions", 1)[0]
     provider = OpenAICompatibleProvider(
-        Endpoint(name="bench", base_url=base, api_key=SecretStr("k"), max_connections=concurrency)
+        Endpoint(name="bench", base_url=base, api_key=SecretStr("k"), max_connections=concurrency),
+        transport=kind,  # type: ignore[arg-type]
     )
     policy = ModelPolicy(
         logical_id="bench",
@@ -245,10 +292,12 @@ async def _provider_client(
     return one, provider.close
 
 
-CLIENTS = {
+CLIENTS: dict[str, Callable[..., Awaitable[Any]]] = {
     "aiohttp": _aiohttp_client,
     "httpx": _httpx_client,
-    "provider(aiohttp)": _provider_client,
+    "native": _native_client,
+    "provider(aiohttp)": _provider_client("aiohttp"),
+    "provider(native)": _provider_client("native"),
 }
 
 
@@ -291,12 +340,33 @@ async def _measure(
     }
 
 
+async def _profile(one: Callable[[bool], Awaitable[int]], stream: bool, requests: int) -> str:
+    """cProfile of ``requests`` sequential requests: the top functions by own time."""
+    import cProfile
+    import io
+    import pstats
+
+    for _ in range(min(200, requests)):
+        await one(stream)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        await one(stream)
+    profiler.disable()
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(22)
+    return out.getvalue()
+
+
 async def _run(url: str, args: argparse.Namespace) -> list[tuple[str, str, dict[str, float]]]:
     rows = []
     for mode, stream in (("json", False), ("stream", True)):
         for name in args.clients:
             one, close = await CLIENTS[name](url, args.concurrency)
             try:
+                if args.profile:
+                    print(f"==== profile {mode} {name}\n", await _profile(one, stream, 2000))
+                    continue
                 for c in (1, args.concurrency):
                     runs = [
                         await _measure(one, stream, args.requests, c, args.max_seconds)
@@ -317,11 +387,18 @@ def main() -> None:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--repeat", type=int, default=3, help="runs per cell; medians shown")
     parser.add_argument("--clients", nargs="+", default=list(CLIENTS), choices=list(CLIENTS))
+    parser.add_argument("--profile", action="store_true", help="cProfile 2000 requests instead")
     args = parser.parse_args()
     port = _free_port()
     ready = multiprocessing.Event()
-    server = multiprocessing.Process(target=_serve, args=(port, ready, 600.0), daemon=True)
+    cpus = sorted(os.sched_getaffinity(0))
+    server_cpu = cpus[-1] if len(cpus) > 1 else None
+    server = multiprocessing.Process(
+        target=_serve, args=(port, ready, 600.0, server_cpu), daemon=True
+    )
     server.start()
+    if server_cpu is not None:
+        os.sched_setaffinity(0, set(cpus[:-1]))  # the clients on the other core(s)
     try:
         if not ready.wait(10):
             raise SystemExit("the local upstream did not start")
@@ -335,9 +412,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.join(5)
+    if args.profile:
+        return
+    pinned = f"server on cpu {server_cpu}" if server_cpu is not None else "not pinned"
     print(
         f"loop={args.loop}  requests/measurement<={args.requests}  repeat={args.repeat} (medians)  "
-        f"stream={CHUNKS} chunks+usage+[DONE]"
+        f"stream={CHUNKS} chunks+usage+[DONE]  {pinned}"
     )
     print(
         f"{'mode':<14}{'client':<20}{'n':>7}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"

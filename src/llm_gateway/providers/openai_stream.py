@@ -177,11 +177,19 @@ class ChunkStream:
         try:
             payload = orjson.loads(data)
         except orjson.JSONDecodeError:
-            payload = None
-        well_formed, choice = _first_choice(payload)
-        if not well_formed:
-            self._skip_malformed(data)
-            return None
+            return self._skip_malformed(data)
+        # Well formed: a JSON object whose ``choices``, when present and not empty (usage and
+        # error chunks have none), is a list of objects. Inlined: this runs once per token.
+        if type(payload) is not dict:
+            return self._skip_malformed(data)
+        choices = payload.get("choices")
+        choice = None
+        if choices:
+            if type(choices) is not list or type(choices[0]) is not dict:
+                return self._skip_malformed(data)
+            choice = choices[0]
+        elif choices is not None and choices != []:
+            return self._skip_malformed(data)
         self._last_malformed = False
         if payload.get("error"):
             raise self._error_event(payload)
@@ -203,12 +211,14 @@ class ChunkStream:
             self._got_token = True
         return chunk
 
-    def _skip_malformed(self, data: bytes) -> None:
+    def _skip_malformed(self, data: bytes) -> StreamChunk | None:
+        """Count a chunk that is not a well-formed chunk object; None: nothing to yield."""
         self.malformed_chunks += 1
         self._last_malformed = True
         logger.debug(
             "%s: skipped a malformed stream chunk (%d bytes)", self._provider.name, len(data)
         )
+        return None
 
     def _error_event(self, payload: dict[str, Any]) -> ProviderError:
         error = stream_error_from_event(
@@ -295,16 +305,3 @@ def safe_usage(usage: object) -> Usage | None:
 
 def _media_type(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower() if content_type else ""
-
-
-def _first_choice(payload: Any) -> tuple[bool, dict[str, Any] | None]:
-    """(well formed, ``choices[0]``): a chunk is a JSON object whose ``choices``, when present
-    and not empty (usage and error chunks have none), is a list of objects."""
-    if type(payload) is not dict:
-        return False, None
-    choices = payload.get("choices")
-    if not choices:
-        return choices is None or choices == [], None
-    if type(choices) is list and type(choices[0]) is dict:
-        return True, choices[0]
-    return False, None

@@ -14,6 +14,7 @@ The decoder knows nothing of JSON or ``[DONE]``: the provider interprets the pay
 from __future__ import annotations
 
 DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
+_CR, _LF = ord("\r"), ord("\n")
 
 
 class EventTooLarge(ValueError):
@@ -43,7 +44,8 @@ class SSEDecoder:
         """
         text = self._pending + chunk if self._pending else chunk
         held = b""
-        if b"\r" in text:
+        # Byte membership as an int: memchr, ~10x faster than a one-byte bytes needle.
+        if _CR in text:
             if text.endswith(b"\r"):
                 # A CR at the very end may be the first half of a CRLF split across reads.
                 text, held = text[:-1], b"\r"
@@ -53,9 +55,21 @@ class SSEDecoder:
         self._pending = blocks.pop() + held
         if len(self._pending) > self._max:
             raise EventTooLarge(f"an SSE event exceeds {self._max} bytes")
-        events: list[bytes] = []
+        if not self._data and len(text) <= self._max:
+            # The usual read: leading keep-alive comments, then one-line "data: " events.
+            first = 0
+            for block in blocks:
+                if block[:1] != b":" or _LF in block:
+                    break
+                first += 1
+            self.comments += first
+            events = [b[6:] for b in blocks[first:] if b[:6] == b"data: " and _LF not in b]
+            if len(events) == len(blocks) - first:
+                return events
+            blocks = blocks[first:]  # something else in there: read it line by line
+        events = []
         for block in blocks:
-            if block.startswith(b"data: ") and b"\n" not in block and len(block) <= self._max:
+            if block.startswith(b"data: ") and _LF not in block and len(block) <= self._max:
                 events.append(block[6:])  # nearly every event: one data line
                 continue
             for line in block.split(b"\n"):

@@ -31,7 +31,7 @@ from llm_gateway.providers.transport.errors import (
     TransportError,
 )
 from llm_gateway.providers.transport.native import NativeTransport
-from llm_gateway.providers.transport.proxy import proxy_applies
+from llm_gateway.providers.transport.proxy import proxy_for
 
 TransportKind = Literal["auto", "native", "aiohttp"]
 
@@ -58,13 +58,15 @@ __all__ = [
 def create_transport(
     url: str, *, max_connections: int, idle_timeout_s: float, kind: TransportKind = "auto"
 ) -> Transport:
-    """The transport for ``url``'s origin. ``"auto"`` reads the proxy variables now (once)."""
+    """The transport for ``url``'s origin. The proxy variables are read now, once: ``"auto"``
+    picks aiohttp when one applies; a forced ``"aiohttp"`` uses it too (if any)."""
     origin = Origin.of(url)
+    proxy = proxy_for(url)
     if kind == "auto":
-        kind = "aiohttp" if proxy_applies(url) else "native"
+        kind = "aiohttp" if proxy else "native"
     if kind == "aiohttp":
         # Imported only when needed: aiohttp is the proxy path, not the hot one.
         from llm_gateway.providers.transport.aiohttp_transport import AiohttpTransport
 
-        return AiohttpTransport(origin, max_connections, idle_timeout_s)
+        return AiohttpTransport(origin, max_connections, idle_timeout_s, proxy=proxy)
     return NativeTransport(origin, max_connections, idle_timeout_s)

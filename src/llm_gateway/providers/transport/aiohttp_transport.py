@@ -1,7 +1,9 @@
 """The :class:`Transport` over ``aiohttp``: used when an HTTP(S) proxy applies to the endpoint.
 
-aiohttp reads ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY`` itself (``trust_env=True``), speaks
-CONNECT to the proxy for https, and decompresses gzip/deflate. It costs about four times the CPU
+The proxy URL (from ``HTTP_PROXY``/``HTTPS_PROXY``/``NO_PROXY``, read once by ``proxy.py``, with
+any credentials in it) is passed on each request rather than ``trust_env=True``, which would
+re-read the environment and ``~/.netrc`` on every request. aiohttp speaks CONNECT to the proxy
+for https and decompresses gzip/deflate. It costs about four times the CPU
 of the native transport per request, which is why it is only the proxy path. aiohttp's exceptions
 are translated into the transport error tree here, and nowhere else.
 """
@@ -35,14 +37,23 @@ from llm_gateway.providers.transport.errors import (
 class AiohttpTransport:
     """One ``aiohttp.ClientSession`` (created lazily in the running loop) for one origin."""
 
-    def __init__(self, origin: Origin, max_connections: int, idle_timeout_s: float) -> None:
+    def __init__(
+        self,
+        origin: Origin,
+        max_connections: int,
+        idle_timeout_s: float,
+        *,
+        proxy: str | None = None,
+    ) -> None:
         self.origin = origin
+        self._proxy = proxy
         self._max = max_connections
         self._idle_timeout = idle_timeout_s
         self._session: aiohttp.ClientSession | None = None
 
     def __repr__(self) -> str:
-        return f"AiohttpTransport({self.origin.url})"
+        via = " via a proxy" if self._proxy else ""
+        return f"AiohttpTransport({self.origin.url}{via})"
 
     def prepare(self, method: str, target: str, headers: Mapping[str, str]) -> RequestHead:
         wire = encode_head(method, target, self.origin.host_header, headers)  # validates
@@ -98,6 +109,7 @@ class AiohttpTransport:
                     data=body,
                     headers=head.headers,
                     allow_redirects=False,
+                    proxy=self._proxy,
                 )
         except (aiohttp.ClientError, OSError) as exc:
             raise _translated(exc, timeout.expired(), headers_by, after_head=False) from None
@@ -115,7 +127,6 @@ class AiohttpTransport:
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=None),  # deadlines are enforced here
                 raise_for_status=False,
-                trust_env=True,  # HTTP(S)_PROXY and NO_PROXY: why this transport exists
             )
         return session
 

@@ -6,8 +6,9 @@ coroutine parks on one future, woken by the parser callbacks, with one ``loop.ca
 per wait for its Deadline (never ``asyncio.wait_for``: that creates a task per wait).
 
 Wake-ups: a non-streaming exchange is woken only when the answer is complete (or failed); a
-streaming one also when the head is complete and when body bytes arrive. Failures are kept in
-``error`` and raised by :meth:`Connection.wait`; which one depends on how far the answer got:
+streaming one after every read from the socket (head or body bytes may have arrived). Failures
+are kept in ``error`` and raised by :meth:`Connection.wait`; which one depends on how far the
+answer got:
 nothing at all on a reused connection → StaleConnection (safe to resend), before a complete head
 → ServerHungUp, inside the body → BodyCut.
 """
@@ -189,10 +190,14 @@ class Connection(asyncio.Protocol):
                 self._fail(cls(f"malformed response ({exc})"))
             self.close()
             return
-        if self.buffered > PAUSE_ABOVE and self._streaming and not self._paused:
-            assert self._transport is not None
-            self._paused = True  # a slow reader: let TCP push back on the server
-            self._transport.pause_reading()
+        if self._streaming:
+            self._wake()  # once per read, not per callback: the reader takes all there is
+            if self.buffered > PAUSE_ABOVE and not self._paused:
+                assert self._transport is not None
+                self._paused = True  # a slow reader: let TCP push back on the server
+                self._transport.pause_reading()
+        elif self.complete:
+            self._wake()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._busy and not self.complete and self.error is None:
@@ -231,23 +236,18 @@ class Connection(asyncio.Protocol):
         self.status = status
         self.keep_alive = self._parser.should_keep_alive()
         self.headers_done = True
-        if self._streaming:
-            self._wake()
 
     def on_body(self, body: bytes) -> None:
         if self.complete or (self.status >= 300 and self.buffered >= ERROR_BODY_CAP):
             return
         self.parts.append(body)
         self.buffered += len(body)
-        if self._streaming:
-            self._wake()
 
     def on_message_complete(self) -> None:
         if self._interim or self.complete:
             self._interim = False
             return
         self.complete = True
-        self._wake()
 
     def _fail(self, error: TransportError) -> None:
         if self.error is None:

@@ -10,6 +10,7 @@ anyway: heads ask for ``Accept-Encoding: identity`` unless the caller chose an e
 
 from __future__ import annotations
 
+import ssl
 import zlib
 from collections.abc import Mapping
 
@@ -28,9 +29,16 @@ from llm_gateway.providers.transport.pool import ConnectionPool
 class NativeTransport:
     """The :class:`~llm_gateway.providers.transport.base.Transport` for direct connections."""
 
-    def __init__(self, origin: Origin, max_connections: int, idle_timeout_s: float) -> None:
+    def __init__(
+        self,
+        origin: Origin,
+        max_connections: int,
+        idle_timeout_s: float,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
         self.origin = origin
-        self._pool = ConnectionPool(origin, max_connections, idle_timeout_s)
+        self._pool = ConnectionPool(origin, max_connections, idle_timeout_s, ssl_context)
 
     def __repr__(self) -> str:
         return f"NativeTransport({self.origin.url})"

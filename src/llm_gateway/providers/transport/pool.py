@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import ipaddress
 import socket
+import ssl
 import time
 from collections import deque
 
@@ -37,8 +38,16 @@ DNS_TTL_S = 300.0
 class ConnectionPool:
     """Connections to ``origin``; the transport acquires one per exchange and hands it back."""
 
-    def __init__(self, origin: Origin, max_connections: int, idle_timeout_s: float) -> None:
+    def __init__(
+        self,
+        origin: Origin,
+        max_connections: int,
+        idle_timeout_s: float,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """``ssl_context`` (https only): None means :func:`default_ssl_context`."""
         self.origin = origin
+        self._ssl_context = ssl_context
         self._max = max(1, max_connections)
         self._idle_timeout = idle_timeout_s
         self._idle: list[Connection] = []  # oldest first; taken from the end
@@ -166,7 +175,9 @@ class ConnectionPool:
         """Connect to the first address that answers (the last error when none does)."""
         loop = asyncio.get_running_loop()
         origin = self.origin
-        tls = default_ssl_context() if origin.scheme == "https" else None
+        tls = None
+        if origin.scheme == "https":
+            tls = self._ssl_context or default_ssl_context()
         last_error: OSError = OSError("no address")
         for address in await self._resolve(loop):
             conn = Connection(loop, self._on_close, self._generation)

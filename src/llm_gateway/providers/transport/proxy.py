@@ -1,6 +1,6 @@
-"""Whether an HTTP(S) proxy applies to a URL, read from the environment the way aiohttp's
+"""The HTTP(S) proxy that applies to a URL, read from the environment the way aiohttp's
 ``trust_env`` reads it: ``http_proxy``/``https_proxy`` by the URL's scheme (either case),
-``no_proxy`` exempting hosts, domains and ``*``."""
+``no_proxy`` exempting hosts, domains and ``*``. Read once per provider, when it is created."""
 
 from __future__ import annotations
 
@@ -8,15 +8,16 @@ import urllib.request
 from urllib.parse import urlsplit
 
 
-def proxy_applies(url: str) -> bool:
-    """True when requests to ``url`` would go through a proxy configured in the environment."""
+def proxy_for(url: str) -> str | None:
+    """The proxy URL requests to ``url`` go through (credentials included), or None."""
     parts = urlsplit(url)
     proxies = urllib.request.getproxies_environment()
-    if not proxies.get(parts.scheme):
-        return False
+    proxy = proxies.get(parts.scheme)
+    if not proxy:
+        return None
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     # Undocumented but stable since Python 3.2; what urllib's own openers use for no_proxy.
     bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
-    return not bypass(host, proxies)
+    return None if bypass(host, proxies) else proxy
