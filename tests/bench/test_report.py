@@ -99,6 +99,12 @@ def test_targets_use_peaks_and_fixed_cells(sweep: SweepResult):
     assert verdicts["added time to first byte p50, 1 stream"] == (pytest.approx(0.5), True)
     assert verdicts["added latency p99, 50 callers, 50 ms upstream"] == (None, None)
     assert verdicts["RSS after start"] == (90.0, True)
+    # 0.3 ms of CPU per request at 200 callers: one core could serve 3,333 per second
+    assert verdicts["non-streaming throughput, CPU-bound estimate"] == (
+        pytest.approx(1000 / 0.3),
+        True,
+    )
+    assert verdicts["streaming throughput, CPU-bound estimate"] == (None, None)
 
 
 def test_a_missed_target_is_reported_as_missed(sweep: SweepResult):

@@ -56,6 +56,10 @@ class SweepSettings:
     load_core: int = 1
     timeout_s: float = 30.0
     start_timeout_s: float = 120.0
+    # The machine is shared: a cell during which other processes took more than this share of
+    # the server's core is run again (keeping the quieter run), at most `noisy_retries` times.
+    noisy_percent: float = 20.0
+    noisy_retries: int = 1
 
     def cells(self) -> list[Cell]:
         return [
@@ -70,6 +74,8 @@ class SweepProgress(Protocol):
     """What the harness tells whoever shows progress."""
 
     def note(self, message: str) -> None: ...
+
+    def cell_done(self) -> None: ...
 
     def cell(
         self, target: str, cell: Cell, spec: LoadSpec, recorder: Recorder
@@ -240,9 +246,21 @@ async def run_target(
     results = []
     try:
         for cell in settings.cells():
-            results.append(
-                await run_cell(endpoint, cell, settings, server_pids, load_pids, progress)
-            )
+            result = await run_cell(endpoint, cell, settings, server_pids, load_pids, progress)
+            for _ in range(settings.noisy_retries):
+                if (result.server_core_others_percent or 0) <= settings.noisy_percent:
+                    break
+                progress.note(
+                    f"{result.server_core_others_percent:.0f}% of core {settings.server_core} "
+                    "went to other processes: running the cell again"
+                )
+                again = await run_cell(endpoint, cell, settings, server_pids, load_pids, progress)
+                if (again.server_core_others_percent or 0) < (
+                    result.server_core_others_percent or 0
+                ):
+                    result = again
+            results.append(result)
+            progress.cell_done()
         info.rss_at_end_mb = rss_bytes(server_pids()) / MB
     finally:
         if process is not None:

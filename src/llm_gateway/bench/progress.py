@@ -52,6 +52,10 @@ class RichSweepProgress:
     def __exit__(self, *exc: object) -> None:
         self._progress.stop()
 
+    def cell_done(self) -> None:
+        self._progress.advance(self._overall)
+        self._progress.refresh()
+
     def note(self, message: str) -> None:
         self._progress.console.print(f"[dim]{message}[/dim]")
         self._progress.refresh()
@@ -67,7 +71,6 @@ class RichSweepProgress:
         finally:
             ticker.cancel()
             self._progress.remove_task(task)
-            self._progress.advance(self._overall)
             self._progress.console.print(_summary(target, cell, recorder))
             self._progress.refresh()
 

@@ -44,12 +44,13 @@ def throughput_table(comparisons: list[CellComparison]) -> Table:
                 fmt(c.rps["litellm"], 1),
                 fmt(c.throughput_ratio, 1, "x"),
                 fmt(c.cpu_ms["gateway"], 2),
+                fmt(1000 / c.cpu_ms["gateway"] if c.cpu_ms["gateway"] else None, 0),
                 fmt(c.cpu_ms["litellm"], 2),
                 errors,
             ]
         )
     header = ["cell", "direct/s", "gateway/s", "LiteLLM/s", "gw/LiteLLM", "gw CPU ms/req"]
-    header += ["LiteLLM CPU ms/req", "errors d/g/l"]
+    header += ["gw 1000/CPU ms", "LiteLLM CPU ms/req", "errors d/g/l"]
     return Table("Throughput (closed loop, requests or streams per second)", header, rows)
 
 
