@@ -39,12 +39,9 @@ def machine_facts() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    commit = subprocess.run(
-        ["git", "-C", str(repo_root()), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    commit = _git("rev-parse", "--short", "HEAD")
+    if commit and _git("status", "--porcelain", "--", "src"):
+        commit += "+dirty"  # the run measured uncommitted source changes too
     return {
         "cpu": model,
         "cores": os.cpu_count(),
@@ -52,6 +49,13 @@ def machine_facts() -> dict[str, Any]:
         "loadavg_before": os.getloadavg(),
         "commit": commit or None,
     }
+
+
+def _git(*args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo_root()), *args], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip()
 
 
 def build_endpoint(
