@@ -16,6 +16,7 @@ nothing at all on a reused connection → StaleConnection (safe to resend), befo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ _KEPT = {
 }
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _FOREVER = float("inf")
+_TIMER_SLACK_S = 0.001  # loop timers have millisecond resolution
 
 
 class Connection(asyncio.Protocol):
@@ -78,6 +80,9 @@ class Connection(asyncio.Protocol):
         self.idle = False
         self.idle_since = 0.0
         self._paused = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = _FOREVER
+        self._due: Deadline | None = None
         self._start(streaming=False)
         self._busy = False
 
@@ -117,17 +122,37 @@ class Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
         waiter = self._waiter = self._loop.create_future()
-        timer = None
-        if deadline.at != _FOREVER:
-            timer = self._loop.call_later(deadline.at - time.monotonic(), _expire, waiter, deadline)
+        self._due = deadline
+        if self._timer is None or self._timer_at > deadline.at:
+            self._arm(deadline.at)
         try:
             await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
+            self._due = None
         if self.error is not None:
             raise self.error
+
+    def _arm(self, at: float) -> None:
+        """One timer per connection, moved only when a wait needs it earlier: a timer that
+        fires while the current wait's deadline is later re-arms itself (creating and cancelling
+        a loop timer per wait costs more than the rest of a small exchange)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if at != _FOREVER:
+            self._timer = self._loop.call_later(at - time.monotonic(), self._on_timer)
+            self._timer_at = at
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        due, waiter = self._due, self._waiter
+        if due is None or waiter is None or waiter.done():
+            return  # no wait pending: the next one arms again
+        if due.at - time.monotonic() > _TIMER_SLACK_S:
+            self._arm(due.at)
+        else:
+            waiter.set_exception(DeadlinePassed(due))
 
     def take(self) -> bytes:
         """The body bytes received so far (and forget them)."""
@@ -158,6 +183,9 @@ class Connection(asyncio.Protocol):
     def _closed(self) -> None:
         if not self.closed:
             self.closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             self._on_close(self)
 
     def _wake(self) -> None:
@@ -171,8 +199,10 @@ class Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            # Requests are written in one piece; never let Nagle hold the last segment.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # Requests are written in one piece; never let Nagle hold the last segment (asyncio
+            # and uvloop usually set this already; once per connection, so cheap to make sure).
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
         if not self._busy or self.complete:
@@ -253,8 +283,3 @@ class Connection(asyncio.Protocol):
         if self.error is None:
             self.error = error
         self._wake()
-
-
-def _expire(waiter: asyncio.Future[None], deadline: Deadline) -> None:
-    if not waiter.done():
-        waiter.set_exception(DeadlinePassed(deadline))
