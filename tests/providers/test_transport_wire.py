@@ -195,3 +195,28 @@ async def test_a_large_stream_read_slowly_arrives_whole(
     await asyncio.sleep(0.1)
     rest = [chunk async for chunk in stream]
     assert len(rest) + 1 == 3000 and first.content == "x" * 500
+
+
+async def test_a_steady_stream_outlives_its_first_deadlines_and_a_stall_still_fires(
+    upstream: StartUpstream, provider_for: MakeProvider
+) -> None:
+    # Each chunk comes 0.05 s after the last: well within stall_s, but the stream as a whole
+    # outlasts the first-token and first stall deadlines, so any timer armed for those must be
+    # moved along, not fire; the silence at the end must still time out.
+    async def steady_then_silent(request: Request, writer: asyncio.StreamWriter) -> None:
+        writer.write(sse_head())
+        for i in range(8):
+            writer.write(event(delta(str(i))))
+            await writer.drain()
+            await asyncio.sleep(0.05)
+        await request.wait_for_hangup()
+
+    server = await upstream(steady_then_silent)
+    stream = provider_for(server).stream(
+        make_request(stream=True, first_token_s=0.1, stall_s=0.2, total_s=5)
+    )
+    received = []
+    with pytest.raises(ProviderTimeout, match="stream stalled"):
+        async for chunk in stream:
+            received.append(chunk.content)
+    assert received == [str(i) for i in range(8)]
