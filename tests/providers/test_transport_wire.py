@@ -16,6 +16,7 @@ from llm_gateway.errors import (
     ProviderTimeout,
     ProviderUnavailable,
 )
+from llm_gateway.providers.transport import TransportKind
 
 COMPLETION = {
     "id": "gen-1",
@@ -220,3 +221,14 @@ async def test_a_steady_stream_outlives_its_first_deadlines_and_a_stall_still_fi
         async for chunk in stream:
             received.append(chunk.content)
     assert received == [str(i) for i in range(8)]
+
+
+async def test_an_endless_head_is_refused(
+    upstream: StartUpstream, provider_for: MakeProvider, transport: TransportKind
+) -> None:
+    padding = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(100))
+    server = await upstream(writes(b"HTTP/1.1 200 OK\r\n" + padding))
+    # The native transport refuses a head over 64 KiB at once; aiohttp waits for the rest.
+    expected = ProviderConnectionError if transport == "native" else ProviderTimeout
+    with pytest.raises(expected):
+        await provider_for(server).complete(make_request(headers_s=0.3))

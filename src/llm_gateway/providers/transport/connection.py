@@ -36,6 +36,7 @@ from llm_gateway.providers.transport.errors import (
 
 ERROR_BODY_CAP = 64 * 1024  # bytes of a non-2xx body kept (the rest is read and dropped)
 PAUSE_ABOVE = 1024 * 1024  # unread stream bytes above which the socket stops being read
+MAX_HEAD_BYTES = 64 * 1024  # a server sending endless headers is not answering
 
 _KEPT = {
     b"content-type": "content-type",
@@ -115,6 +116,7 @@ class Connection(asyncio.Protocol):
         self.error = None
         self._framed = False
         self._interim = False
+        self._head_size = 0
         self._waiter: asyncio.Future[None] | None = None
 
     async def wait(self, deadline: Deadline) -> None:
@@ -220,6 +222,13 @@ class Connection(asyncio.Protocol):
                 self._fail(cls(f"malformed response ({exc})"))
             self.close()
             return
+        if not self.headers_done:
+            self._head_size += len(data)
+            if self._head_size > MAX_HEAD_BYTES:  # aiohttp refuses long heads too
+                self.keep_alive = False
+                self._fail(MalformedResponse(f"response head over {MAX_HEAD_BYTES} bytes"))
+                self.close()
+                return
         if self._streaming:
             self._wake()  # once per read, not per callback: the reader takes all there is
             if self.buffered > PAUSE_ABOVE and not self._paused:
