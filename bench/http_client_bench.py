@@ -6,6 +6,8 @@ provider's work: POST an orjson body with keep-alive, read the answer, orjson-pa
 decode the SSE events and parse each chunk (stream). Clients: aiohttp, httpx, the gateway's native
 transport (``providers/transport``), and the real ``OpenAICompatibleProvider`` on each of its two
 transports (deadlines, error mapping, chunk parsing included) to show what the provider adds.
+``floor`` writes prebuilt requests on raw keep-alive connections and only waits for the answer's
+last bytes (no HTTP parsing, no JSON): the syscall and event-loop cost no client can avoid.
 With two or more CPUs the server is pinned to the last one and this process to the first.
 
 Every run is bounded in request count AND wall time. Usage:
@@ -209,6 +211,55 @@ async def _httpx_client(
     return one, client.aclose
 
 
+class _RawProtocol(asyncio.Protocol):
+    """The floor: a request written, bytes read until the answer's known last bytes; no HTTP."""
+
+    def __init__(self) -> None:
+        self.waiter: asyncio.Future[None] | None = None
+        self.end = b""
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.tail = (self.tail + data)[-8:]
+        if self.tail.endswith(self.end) and self.waiter is not None:
+            self.waiter.set_result(None)
+
+
+async def _floor_client(
+    url: str, concurrency: int
+) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
+    loop = asyncio.get_running_loop()
+    port = int(url.split(":")[2].split("/")[0])
+    idle = [
+        (await loop.create_connection(_RawProtocol, "127.0.0.1", port))[1]
+        for _ in range(concurrency)
+    ]
+    requests = {
+        stream: b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        for stream, body in ((False, BODY), (True, STREAM_BODY))
+    }
+    ends = {False: _Upstream.JSON[-8:], True: _Upstream.STREAM[-8:]}
+
+    async def one(stream: bool) -> int:
+        protocol = idle.pop()
+        protocol.end, protocol.tail = ends[stream], b""
+        protocol.waiter = loop.create_future()
+        protocol.transport.write(requests[stream])
+        await protocol.waiter
+        idle.append(protocol)
+        return 1
+
+    async def close() -> None:
+        for protocol in idle:
+            protocol.transport.close()
+
+    return one, close
+
+
 async def _native_client(
     url: str, concurrency: int
 ) -> tuple[Callable[[bool], Awaitable[int]], Callable[[], Awaitable[None]]]:
@@ -293,6 +344,7 @@ async def _provider(
 
 
 CLIENTS: dict[str, Callable[..., Awaitable[Any]]] = {
+    "floor": _floor_client,
     "aiohttp": _aiohttp_client,
     "httpx": _httpx_client,
     "native": _native_client,

@@ -107,7 +107,7 @@ class Connection(asyncio.Protocol):
         self._streaming = streaming
         self.status = 0
         self.headers = {}
-        self.parts: list[bytes] = []
+        self.parts = []
         self.buffered = 0
         self.got_bytes = False
         self.headers_done = False
