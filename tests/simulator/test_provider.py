@@ -173,14 +173,6 @@ async def test_set_scenario_restarts_fault_counters() -> None:
 
 
 OK = "ok"
-# errors.ProviderDisconnected (a hang-up after the request) is newer than the HTTP provider's
-# error mapping, which still reports ProviderConnectionError for it; tests/gateway's
-# test_hang_up_without_answer_is_not_retried expects the new class too.
-_PENDING = pytest.mark.xfail(
-    reason="OpenAICompatibleProvider does not map a reset after the request to "
-    "ProviderDisconnected yet",
-    strict=False,
-)
 PARITY: list[Any] = [
     ({"kind": "error", "status": 429}, False, ProviderRateLimited),
     ({"kind": "error", "status": 503}, True, ProviderUnavailable),
@@ -191,8 +183,8 @@ PARITY: list[Any] = [
     ({"kind": "moderation"}, False, ContentFiltered),
     ({"kind": "content_filter"}, True, ContentFiltered),
     ({"kind": "down", "duration_s": 60}, True, ProviderUnavailable),
-    pytest.param({"kind": "connection_reset"}, False, ProviderDisconnected, marks=_PENDING),
-    pytest.param({"kind": "connection_reset"}, True, ProviderDisconnected, marks=_PENDING),
+    ({"kind": "connection_reset"}, False, ProviderDisconnected),
+    ({"kind": "connection_reset"}, True, ProviderDisconnected),
     ({"kind": "no_response", "hold_s": 2}, False, ProviderTimeout),
     ({"kind": "slow_first_token", "delay_s": 1}, True, ProviderTimeout),
     ({"kind": "slow_first_token", "delay_s": 1}, False, ProviderTimeout),
