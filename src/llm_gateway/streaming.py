@@ -79,6 +79,14 @@ class GatewayStream:
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
 
+    def ready(self) -> bool:
+        """True when the next chunk is already here (received but not yet yielded), so a caller
+        may batch it with the previous one into a single write without delaying anything."""
+        opened = self._opened
+        if opened is None:
+            return False
+        return bool(opened.head) or bool(getattr(opened.rest, "buffered", False))
+
     async def aclose(self) -> None:
         """Release the provider connection; safe to call more than once."""
         if self._opened is not None:

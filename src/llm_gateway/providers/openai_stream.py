@@ -81,6 +81,11 @@ class ChunkStream:
         await self.aclose()
 
     @property
+    def buffered(self) -> bool:
+        """True when the next chunk is already received (taking it needs no I/O)."""
+        return bool(self._events)
+
+    @property
     def comments(self) -> int:
         """SSE comment lines (keep-alives) seen so far."""
         return self._decoder.comments

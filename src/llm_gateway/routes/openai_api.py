@@ -159,18 +159,29 @@ async def _stream_response(gateway: LLMGateway, body: dict[str, Any], route: Rou
 
 
 async def _openai_frames(stream: GatewayStream) -> AsyncGenerator[bytes, None]:
-    """``data:`` frames of the stream's chunks, then a summary comment and ``[DONE]``."""
+    """``data:`` frames of the stream's chunks, then a summary comment and ``[DONE]``.
+
+    Chunks that arrived together from the provider leave together: while the next chunk is
+    already received, frames are batched into one write (never waiting for one that is not).
+    """
+    batch: list[bytes] = []
     try:
         async for chunk in stream:
-            yield data_frame(chunk)
+            batch.append(data_frame(chunk))
             if "error" in chunk and "choices" not in chunk:
+                yield b"".join(batch)
                 return  # the stream failed after it began: no [DONE] after an error event
+            if not stream.ready():
+                yield b"".join(batch)
+                batch.clear()
         model = stream.model.logical_id if stream.model else ""
         summary = f"x-gateway model={model} overhead_ms={stream.overhead_ms:.3f}"
-        yield comment_frame(summary)
-        yield DONE
+        batch.append(comment_frame(summary))
+        batch.append(DONE)
+        yield b"".join(batch)
     except Exception as exc:  # after the first byte, an error can only be reported in band
-        yield data_frame(in_band_error(exc))
+        batch.append(data_frame(in_band_error(exc)))
+        yield b"".join(batch)
     finally:
         await stream.aclose()
 
