@@ -126,6 +126,7 @@ def test_configured_admin_token_is_not_printed(tmp_path: Path) -> None:
     banner = out.getvalue()
     assert "from GATEWAY_ADMIN_TOKEN" in banner
     assert secret not in banner
+    assert secret[:4] not in banner, "not even a prefix of the token"
     assert "http://127.0.0.1:9000/v1/chat/completions" in banner
     assert "<your API key>" in banner
     assert "SIMULATED provider" in banner

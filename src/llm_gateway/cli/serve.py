@@ -102,7 +102,7 @@ def print_banner(
     if token_generated:
         out(f"admin token (generated for this run): [bold]{token}[/]", soft_wrap=True)
     else:
-        out(f"admin token: from GATEWAY_ADMIN_TOKEN ({_mask(token)})")
+        out("admin token: from GATEWAY_ADMIN_TOKEN (not shown)")
     if workers > 1 and settings.REDIS_URL is None:
         out("[yellow]note[/]: without REDIS_URL each worker keeps its own overrides and state")
     key = "<your API key>" if _keys_configured(settings) else "anything"
@@ -131,10 +131,6 @@ def logging_config(level: str) -> dict[str, Any]:
         "propagate": False,
     }
     return config
-
-
-def _mask(secret: str) -> str:
-    return f"{secret[:4]}…" if len(secret) > 8 else "…"
 
 
 def _keys_configured(settings: Settings) -> bool:
