@@ -211,7 +211,7 @@ class LLMGateway:
             strategy=route.strategy,
             estimated_input_tokens=input_tokens,
             estimated_output_tokens=output_tokens,
-            trace_id=route.trace_id,
+            # No trace id: the plan carries it, and the cached result is then shared as is.
             requested_model=route.requested_model,
         )
         selection = self.selector.select(context)
