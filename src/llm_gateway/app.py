@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
+from llm_gateway.gc_tuning import tune_for_serving
 from llm_gateway.http_errors import install_error_handlers
 from llm_gateway.middleware import GatewayMiddleware
 from llm_gateway.routes import openai_api, ops
@@ -38,11 +39,18 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    gateway: LLMGateway | None = None,
+    tune_gc: bool = False,
+) -> FastAPI:
     """The gateway's FastAPI application.
 
     ``gateway``: use this one instead of building one from ``settings`` (tests, embedding); the
-    app then leaves closing it to the caller.
+    app then leaves closing it to the caller. ``tune_gc``: once the gateway is built, freeze
+    the objects alive and make young collections rarer (:mod:`llm_gateway.gc_tuning`), for a
+    process that serves this one app (``llm-gateway serve``).
     """
     settings = settings or get_settings()
     services = HttpServices.from_settings(settings)
@@ -54,6 +62,8 @@ def create_app(settings: Settings | None = None, *, gateway: LLMGateway | None =
         app.state.llm_gateway = live
         set_llm_gateway(live)
         app.state.gateway_ready = True
+        if tune_gc:
+            tune_for_serving()
         _announce(settings, live)
         try:
             yield
@@ -108,7 +118,7 @@ class GatewayApp(FastAPI):
 
 def create_app_from_env() -> FastAPI:
     """``create_app()`` with the process settings: the factory ``llm-gateway serve`` runs."""
-    return create_app()
+    return create_app(tune_gc=True)
 
 
 def _announce(settings: Settings, gateway: LLMGateway) -> None:
