@@ -35,7 +35,13 @@ from llm_gateway.routes.openai_schema import (
 )
 from llm_gateway.routes.responses import RawJSONResponse, raw_headers, read_body
 from llm_gateway.routes.route_classes import RawRoute
-from llm_gateway.routes.sse import SSEResponse, comment_frame, data_frame, in_band_error
+from llm_gateway.routes.sse import (
+    LastFrame,
+    SSEResponse,
+    comment_frame,
+    data_frame,
+    in_band_error,
+)
 
 DONE = b"data: [DONE]\n\n"
 
@@ -169,7 +175,7 @@ async def _openai_frames(stream: GatewayStream) -> AsyncGenerator[bytes, None]:
         async for chunk in stream:
             batch.append(data_frame(chunk))
             if "error" in chunk and "choices" not in chunk:
-                yield b"".join(batch)
+                yield LastFrame(b"".join(batch))
                 return  # the stream failed after it began: no [DONE] after an error event
             if not stream.ready():
                 yield b"".join(batch)
@@ -178,10 +184,10 @@ async def _openai_frames(stream: GatewayStream) -> AsyncGenerator[bytes, None]:
         summary = f"x-gateway model={model} overhead_ms={stream.overhead_ms:.3f}"
         batch.append(comment_frame(summary))
         batch.append(DONE)
-        yield b"".join(batch)
+        yield LastFrame(b"".join(batch))
     except Exception as exc:  # after the first byte, an error can only be reported in band
         batch.append(data_frame(in_band_error(exc)))
-        yield b"".join(batch)
+        yield LastFrame(b"".join(batch))
     finally:
         await stream.aclose()
 

@@ -32,6 +32,13 @@ SSE_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+class LastFrame(bytes):
+    """The stream's final bytes: sent together with the end of the response body (one write
+    instead of two) and nothing is read from the frame iterator after it."""
+
+    __slots__ = ()
+
+
 def data_frame(payload: Mapping[str, Any]) -> bytes:
     """``data: <json>\\n\\n``"""
     return b"data: " + orjson.dumps(payload) + b"\n\n"
@@ -57,6 +64,8 @@ def in_band_error(exc: Exception) -> dict[str, Any]:
 
 class SSEResponse(Response):
     """An ASGI response streaming ``frames`` (bytes) as SSE with status 200.
+
+    A :class:`LastFrame` ends the response with it (the iterator is then closed unread).
 
     A :class:`~starlette.responses.Response` so that FastAPI passes it through untouched; it does
     not use the parent's body rendering.
@@ -84,10 +93,14 @@ class SSEResponse(Response):
         state = _PumpState()
         watcher = asyncio.create_task(_watch_disconnect(receive, task, state))
         try:
+            last = b""
             async for frame in self.frames:
+                if type(frame) is LastFrame:
+                    last = frame
+                    break
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
             state.finished = True
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await send({"type": "http.response.body", "body": bytes(last), "more_body": False})
         except asyncio.CancelledError:
             if not state.disconnected:
                 raise
