@@ -124,7 +124,12 @@ class LLMGateway:
         user_id: str | None = None,
         api_key_id: str | None = None,
     ) -> Route:
-        """Map the ``model`` field (logical id, node name or ``auto``) and headers to a Route."""
+        """Map the ``model`` field and headers to a Route.
+
+        ``model`` is a logical model id, a node name, ``auto``, or a provider's model id from the
+        catalogue (``anthropic/claude-3.5-sonnet-20241022``), so code written against OpenRouter
+        works unchanged: it names the logical model with that id (the first in file order).
+        """
         requested: str | None = None
         node_name = node or "default"
         if model_field and model_field != "auto":
@@ -132,10 +137,12 @@ class LLMGateway:
                 requested = model_field
             elif node is None and self.registry.get_node(model_field) is not None:
                 node_name = model_field
+            elif (named := self.registry.find_by_provider_model_id(model_field)) is not None:
+                requested = named.logical_id
             else:
                 raise NotFound(
-                    f"unknown model '{model_field}': not a model id, a node name or 'auto' "
-                    "(GET /v1/models lists them)",
+                    f"unknown model '{model_field}': not a model id, a node name, 'auto' or a "
+                    "provider model id of the catalogue (GET /v1/models lists them)",
                     param="model",
                     code="model_not_found",
                 )

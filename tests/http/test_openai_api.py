@@ -49,6 +49,20 @@ async def test_logical_model_id_is_served_by_that_model(client: httpx.AsyncClien
     assert response.json()["model"] == "claude-sonnet"
 
 
+async def test_provider_model_id_is_served_by_its_logical_model(
+    client: httpx.AsyncClient, gateway: LLMGateway
+) -> None:
+    provider_id = gateway.registry.get_policy("claude-sonnet").provider_model_id
+    assert "/" in provider_id  # an OpenRouter slug, as code written for OpenRouter sends it
+    response = await client.post(
+        "/v1/chat/completions", json={"model": provider_id, "messages": HELLO}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["model"] == "claude-sonnet"
+    assert response.headers["x-gateway-model"] == "claude-sonnet"
+
+
 async def test_node_name_as_model_uses_the_node_requirements(
     client: httpx.AsyncClient, gateway: LLMGateway
 ) -> None:
@@ -200,6 +214,7 @@ async def test_unknown_model_is_404_on_param_model(client: httpx.AsyncClient) ->
 
     assert response.status_code == 404
     assert response.json()["error"]["param"] == "model"
+    assert "provider model id" in response.json()["error"]["message"]
 
 
 async def test_unknown_strategy_header_is_400(client: httpx.AsyncClient) -> None:
