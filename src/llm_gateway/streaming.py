@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from llm_gateway.cost import ZERO_COST, CostBreakdown, estimate_cost
 from llm_gateway.errors import (
     AllModelsFailed,
+    ContentFiltered,
     GatewayError,
     ProviderBadRequest,
     ProviderError,
@@ -153,7 +154,7 @@ class GatewayStream:
         failed = self.model
         self._gateway.runner.record_failure(failed, cause, 0.0)
         self._record_partial(failed)
-        if self._sent_tool_calls or self._finished:
+        if self._sent_tool_calls or self._finished or not self._may_fall_back(cause):
             self.error = _stream_failure(cause)
             return None
         tried = frozenset(a.model for a in self.plan.attempts) | {failed.logical_id}
@@ -167,6 +168,13 @@ class GatewayStream:
         await _close(self._opened.rest) if self._opened else None
         self._opened = opened
         return opened
+
+    def _may_fall_back(self, cause: ProviderError) -> bool:
+        """False for a failure that must reach the caller as it is: a content filter (unless the
+        node allows falling back on one) is not laundered through another model mid-answer."""
+        if isinstance(cause, ContentFiltered):
+            return self.plan.requirements.fallback_on_content_filter
+        return cause.fallback
 
     def _record_partial(self, policy: ModelPolicy) -> None:
         self._partial_cost += estimate_cost(policy, self.plan.input_tokens, self._sent_tokens())

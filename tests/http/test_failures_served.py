@@ -1,0 +1,76 @@
+"""Upstream failures as a caller of the served gateway sees them: httpx and the openai SDK →
+uvicorn (loopback) → create_app(settings) → OpenRouter provider over HTTP → the simulator.
+
+Complements tests/gateway/test_failures_http.py (the core against the simulator) with what only
+shows through the HTTP front: status and error body, whether the caller's leaving stops the
+work, and how many upstream calls one request costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from tests.http.conftest import AUTH, make_settings
+from tests.http.serving import serve
+
+from llm_gateway.app import create_app
+from llm_gateway.simulator.testing import SimulatorHandle
+
+PRIMARY = "google/gemini-2.0-flash-exp"  # gemini-2.5-pro → claude-sonnet → gpt-4o → ...
+MESSAGES: list[Any] = [{"role": "user", "content": "Explain circuit breakers in one paragraph."}]
+UPSTREAM_KEY = "sk-or-upstream-secret-7777"
+
+
+def faults(model: str, *specs: dict[str, Any], **top: Any) -> dict[str, Any]:
+    return {"zero_latency": True, **top, "models": {model: {"faults": list(specs)}}}
+
+
+@pytest.fixture
+def gateway_url(simulator: SimulatorHandle, tmp_path: Path, request: Any) -> Iterator[str]:
+    env = getattr(request, "param", {})
+    settings = make_settings(
+        tmp_path,
+        GATEWAY_SIMULATE=False,
+        OPENROUTER_API_KEY=UPSTREAM_KEY,
+        OPENROUTER_BASE_URL=simulator.base_url,
+        GATEWAY_HEADERS_TIMEOUT=30.0,
+        GATEWAY_FIRST_TOKEN_TIMEOUT=30.0,
+        GATEWAY_TOTAL_TIMEOUT=60.0,
+        **env,
+    )
+    with serve(create_app(settings)) as (base_url, _server):
+        yield base_url
+
+
+def chat(url: str, *, stream: bool = False) -> httpx.Response:
+    body = {"model": "gemini-2.5-pro", "messages": MESSAGES, "stream": stream}
+    return httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30)
+
+
+def data_events(text: str) -> list[Any]:
+    lines = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    return [line if line == "[DONE]" else orjson.loads(line) for line in lines]
+
+
+def model_health(url: str, model: str) -> dict[str, Any]:
+    health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH, timeout=5).json()
+    state: dict[str, Any] = health["models"][model]
+    return state
+
+
+def test_content_filter_mid_stream_is_not_continued_on_another_model(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    simulator.set_scenario(faults(PRIMARY, {"kind": "finish_content_filter", "after_tokens": 3}))
+    response = chat(gateway_url, stream=True)
+    events = data_events(response.text)
+
+    assert response.status_code == 200
+    assert "[DONE]" not in events
+    assert events[-1]["error"]["code"] == "content_filter"
+    assert [a.model for a in simulator.attempts()] == [PRIMARY]  # no other model finished it
