@@ -8,6 +8,7 @@ work, and how many upstream calls one request costs.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,3 +75,36 @@ def test_content_filter_mid_stream_is_not_continued_on_another_model(
     assert "[DONE]" not in events
     assert events[-1]["error"]["code"] == "content_filter"
     assert [a.model for a in simulator.attempts()] == [PRIMARY]  # no other model finished it
+
+
+def upstream_connections(simulator: SimulatorHandle) -> int:
+    """Connections open at the simulator, this health request's own excluded."""
+    health = httpx.get(f"{simulator.origin}/_simulator/health", timeout=5).json()
+    return int(health["connections"]) - 1
+
+
+@pytest.mark.parametrize(
+    ("path", "stream"),
+    [
+        ("/v1/chat/completions", False),
+        ("/v1/chat/completions", True),
+        ("/api/chat/default", False),
+        ("/api/chat/default/stream", True),
+    ],
+)
+def test_caller_leaving_before_the_answer_cancels_the_upstream_call(
+    simulator: SimulatorHandle, gateway_url: str, path: str, stream: bool
+) -> None:
+    simulator.set_scenario(faults(PRIMARY, {"kind": "no_response", "hold_s": 60}))
+    body: dict[str, Any] = {"messages": MESSAGES, "stream": stream}
+    if path.startswith("/v1"):
+        body["model"] = "gemini-2.5-pro"
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{gateway_url}{path}", json=body, timeout=0.5)
+
+    deadline = time.monotonic() + 10  # the gateway would otherwise wait 30 s for headers
+    while upstream_connections(simulator) > 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert upstream_connections(simulator) == 0
+    assert [a.model for a in simulator.attempts()] == [PRIMARY]  # no fallback for nobody
+    assert model_health(gateway_url, "gemini-2.5-pro")["consecutive_failures"] == 0

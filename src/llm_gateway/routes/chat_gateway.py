@@ -32,6 +32,7 @@ from llm_gateway.model_policy import Capability
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.providers.base import Usage
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
+from llm_gateway.routes.disconnect import until_disconnect
 from llm_gateway.routes.openai_schema import ChatMessage, ErrorResponse
 from llm_gateway.routes.overrides import effective_policies, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
@@ -96,8 +97,8 @@ async def list_nodes(request: Request) -> dict[str, Any]:
 async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)
     if body.stream:
-        return await _sse(gateway, route, payload)
-    result = await gateway.complete(payload, route)
+        return await _sse(request, gateway, route, payload)
+    result = await until_disconnect(request.receive, gateway.complete(payload, route))
     choice = (result.body.get("choices") or [{}])[0]
     message = choice.get("message") or {}
     answer = {
@@ -123,7 +124,7 @@ async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Re
 )
 async def chat_stream(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)
-    return await _sse(gateway, route, payload)
+    return await _sse(request, gateway, route, payload)
 
 
 def _prepare(
@@ -147,11 +148,14 @@ def _prepare(
     return gateway, route, payload
 
 
-async def _sse(gateway: LLMGateway, route: Route, payload: dict[str, Any]) -> Response:
+async def _sse(
+    request: Request, gateway: LLMGateway, route: Route, payload: dict[str, Any]
+) -> Response:
     payload["stream"] = True
     payload["stream_options"] = {"include_usage": True}
     stream = gateway.stream(payload, route)
-    await stream.start()  # a GatewayError here is answered as JSON: nothing was sent yet
+    # A GatewayError here is answered as JSON: nothing was sent yet.
+    await until_disconnect(request.receive, stream.start())
     assert stream.model is not None
     start = {
         "node_name": route.node_name,

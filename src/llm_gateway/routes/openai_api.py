@@ -26,6 +26,7 @@ from starlette.responses import Response
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
 from llm_gateway.routes.chat_request import check_chat_request, parse_json_object
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
+from llm_gateway.routes.disconnect import until_disconnect
 from llm_gateway.routes.openai_schema import (
     ChatCompletion,
     ChatCompletionRequest,
@@ -97,8 +98,8 @@ async def create_chat_completion(request: Request) -> Response:
     check_chat_request(body)
     route = _route(request, gateway, body, key_id)
     if body.get("stream"):
-        return await _stream_response(gateway, body, route)
-    result = await gateway.complete(body, route)
+        return await _stream_response(request, gateway, body, route)
+    result = await until_disconnect(request.receive, gateway.complete(body, route))
     headers = _answer_headers(
         result.model.logical_id, result.trace_id, result.overhead_ms, result.cost.total
     )
@@ -156,9 +157,12 @@ def _route(
     )
 
 
-async def _stream_response(gateway: LLMGateway, body: dict[str, Any], route: Route) -> Response:
+async def _stream_response(
+    request: Request, gateway: LLMGateway, body: dict[str, Any], route: Route
+) -> Response:
     stream = gateway.stream(body, route)
-    await stream.start()  # a GatewayError here is answered as JSON: nothing was sent yet
+    # A GatewayError here is answered as JSON: nothing was sent yet.
+    await until_disconnect(request.receive, stream.start())
     assert stream.model is not None
     headers = _answer_headers(stream.model.logical_id, stream.trace_id, stream.overhead_ms, None)
     return SSEResponse(_openai_frames(stream), headers)

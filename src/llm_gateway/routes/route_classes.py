@@ -17,13 +17,18 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from llm_gateway.errors import GatewayError
 from llm_gateway.http_errors import gateway_error_response, validation_error_response
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+def _client_gone() -> Response:
+    """What a handler returns once its client has left: nothing reaches anyone (nginx's 499)."""
+    return Response(status_code=499)
 
 
 class GatewayRoute(APIRoute):
@@ -37,6 +42,8 @@ class GatewayRoute(APIRoute):
                 return await handler(request)
             except GatewayError as exc:
                 return gateway_error_response(exc)
+            except ClientDisconnect:
+                return _client_gone()
             except RequestValidationError as exc:
                 return validation_error_response(exc)
             except HTTPException as exc:
@@ -64,6 +71,8 @@ class RawRoute(APIRoute):
                 response: Response = await endpoint(request)
             except GatewayError as exc:
                 return gateway_error_response(exc)
+            except ClientDisconnect:
+                return _client_gone()
             return response
 
         return handle

@@ -22,6 +22,7 @@ from starlette.types import Receive, Scope, Send
 
 from llm_gateway.errors import GatewayError
 from llm_gateway.http_errors import error_body
+from llm_gateway.routes.disconnect import WatchState, watch_disconnect
 
 logger = logging.getLogger("llm_gateway.http")
 
@@ -90,8 +91,8 @@ class SSEResponse(Response):
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
         task = asyncio.current_task()
         assert task is not None
-        state = _PumpState()
-        watcher = asyncio.create_task(_watch_disconnect(receive, task, state))
+        state = WatchState()
+        watcher = asyncio.create_task(watch_disconnect(receive, task, state))
         try:
             last = b""
             async for frame in self.frames:
@@ -109,24 +110,6 @@ class SSEResponse(Response):
             state.finished = True
             watcher.cancel()
             await _close_quietly(self.frames)
-
-
-class _PumpState:
-    __slots__ = ("disconnected", "finished")
-
-    def __init__(self) -> None:
-        self.disconnected = False
-        self.finished = False
-
-
-async def _watch_disconnect(receive: Receive, task: asyncio.Task[Any], state: _PumpState) -> None:
-    while not state.finished:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            if not state.finished:
-                state.disconnected = True
-                task.cancel()
-            return
 
 
 async def _close_quietly(frames: AsyncGenerator[bytes, None]) -> None:
