@@ -21,8 +21,10 @@ from llm_gateway.errors import (
     AllModelsFailed,
     ContentFiltered,
     ContextLengthExceeded,
+    ProviderAuthError,
     ProviderError,
     ProviderTimeout,
+    ProviderUnavailable,
 )
 from llm_gateway.exchange import AttemptRecord, Plan
 from llm_gateway.model_policy import ModelPolicy
@@ -92,15 +94,23 @@ class ChainRunner:
         self, plan: Plan, failures: list[ProviderError], skip: frozenset[str]
     ) -> Iterator[ModelPolicy]:
         too_small = 0  # largest context window that was refused as too small
+        refused: set[str] = set()  # providers that refused the key or the account (401, 402)
         for index, policy in enumerate(plan.selection.candidates):
             if index > 0 and not self.fallback_enabled:
                 return
             if policy.logical_id in skip:
                 continue
-            if failures and isinstance(failures[-1], ContextLengthExceeded):
-                too_small = max(too_small, _window_of(plan, failures[-1]))
+            last = _policy_of(plan, failures[-1]) if failures else None
+            if last is not None and isinstance(failures[-1], ContextLengthExceeded):
+                too_small = max(too_small, last.context_window)
+            if last is not None and _refuses_the_account(failures[-1]):
+                refused.add(last.provider)
             if policy.context_window <= too_small:
                 plan.attempts.append(_skipped(policy, self.clock(), "context window too small"))
+                continue
+            if policy.provider in refused:
+                # Same key, same account: every model of that provider would refuse it too.
+                plan.attempts.append(_skipped(policy, self.clock(), "provider refused the key"))
                 continue
             if self._remaining(plan) <= 0:
                 failures.append(_deadline_error(plan))
@@ -115,6 +125,7 @@ class ChainRunner:
         while True:
             if not self.circuits.allow(model):
                 plan.attempts.append(_skipped(policy, self.clock(), "circuit open"))
+                failures.append(_circuit_open(policy))
                 return _FAILED
             started = self.clock()
             try:
@@ -166,11 +177,24 @@ def _label(error: ProviderError, policy: ModelPolicy) -> None:
         error.provider = policy.provider
 
 
-def _window_of(plan: Plan, error: ProviderError) -> int:
+def _policy_of(plan: Plan, error: ProviderError) -> ModelPolicy | None:
     for policy in plan.selection.candidates:
         if policy.logical_id == error.model:
-            return policy.context_window
-    return 0
+            return policy
+    return None
+
+
+def _refuses_the_account(error: ProviderError) -> bool:
+    """401 (key) and 402 (credits) hold for the whole provider; a 403 may be the model's."""
+    return isinstance(error, ProviderAuthError) and error.upstream_status != 403
+
+
+def _circuit_open(policy: ModelPolicy) -> ProviderUnavailable:
+    return ProviderUnavailable(
+        "circuit open after repeated failures: not called",
+        model=policy.logical_id,
+        provider=policy.provider,
+    )
 
 
 def _deadline_error(plan: Plan) -> ProviderTimeout:

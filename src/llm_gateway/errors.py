@@ -25,9 +25,10 @@ meets them and never escape it.
     │   ├── ProviderStreamError          stream cut, malformed or ended with an error event
     │   ├── ContextLengthExceeded        400; falls back to a larger-context model
     │   ├── ContentFiltered              400; surfaced as is, never retried
-    │   ├── ProviderAuthError            401/402/403 from upstream; surfaced, never retried
+    │   ├── ProviderAuthError            401/402/403 from upstream; never retried; 401/402 skip
+    │   │                                  the provider's other models
     │   └── ProviderBadRequest           other 4xx; surfaced, never retried
-    └── AllModelsFailed                  502/503/504 (from the last failure); names each attempt
+    └── AllModelsFailed                  400/502/503/504 (from the last failure); names each attempt
 """
 
 from __future__ import annotations
@@ -252,9 +253,13 @@ class ContentFiltered(ProviderError):
 
 
 class ProviderAuthError(ProviderError):
+    """The provider refused the gateway's key or account: no other model of that provider is
+    tried, and the models' health is not at stake."""
+
     status_code = 502
     error_type = "provider_auth_error"
     fallback = True
+    counts_against_model = False
 
 
 class ProviderBadRequest(ProviderError):
@@ -276,6 +281,11 @@ class AllModelsFailed(GatewayError):
         self.status_code = _aggregate_status(last)
         detail = "; ".join(failure.describe() for failure in self.failures)
         super().__init__(f"all {len(self.failures)} attempt(s) failed: {detail}")
+        if isinstance(last, ContextLengthExceeded):
+            # The largest model tried refused the prompt: the caller must shorten it, and a
+            # client's automatic retry of a 5xx would only repeat the refusal.
+            self.error_type = last.error_type
+            self.code = last.code
 
     def extra(self) -> dict[str, Any]:
         return {"attempts": [failure.describe() for failure in self.failures]}
@@ -284,6 +294,8 @@ class AllModelsFailed(GatewayError):
 def _aggregate_status(last: ProviderError | None) -> int:
     if last is None:
         return 503
+    if isinstance(last, ContextLengthExceeded):
+        return 400
     if isinstance(last, ProviderTimeout):
         return 504
     if isinstance(last, ProviderRateLimited | ProviderUnavailable):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import orjson
 import pytest
 from tests.http.conftest import AUTH, make_settings
@@ -108,3 +109,50 @@ def test_caller_leaving_before_the_answer_cancels_the_upstream_call(
     assert upstream_connections(simulator) == 0
     assert [a.model for a in simulator.attempts()] == [PRIMARY]  # no fallback for nobody
     assert model_health(gateway_url, "gemini-2.5-pro")["consecutive_failures"] == 0
+
+
+def test_rejected_key_is_not_tried_on_every_model_of_the_provider(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    simulator.set_scenario(
+        faults("*", {"kind": "error", "status": 401, "message": f"Invalid key {UPSTREAM_KEY}"})
+    )
+    for _ in range(3):
+        response = chat(gateway_url)
+        assert response.status_code == 502
+        assert "401" in response.json()["error"]["message"]
+        assert UPSTREAM_KEY not in response.text
+    assert [a.model for a in simulator.attempts()] == [PRIMARY] * 3  # one call per request
+    assert model_health(gateway_url, "gemini-2.5-pro")["consecutive_failures"] == 0
+
+
+def test_prompt_too_long_for_every_model_is_the_callers_400(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    simulator.set_scenario(faults("*", {"kind": "context_length"}))
+    client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="x", max_retries=2)
+    with client, pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="gemini-2.5-pro", messages=MESSAGES)
+    assert info.value.code == "context_length_exceeded"
+    windows = [a.model for a in simulator.attempts()]
+    assert len(windows) == len(set(windows))  # each larger window once, no client retry
+
+
+@pytest.mark.parametrize(
+    "gateway_url",
+    [{"GATEWAY_CIRCUIT_FAILURE_THRESHOLD": 1, "GATEWAY_CIRCUIT_COOLDOWN_S": 30.0}],
+    indirect=True,
+)
+def test_every_circuit_open_is_a_503_that_says_so(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    simulator.set_scenario(faults("*", {"kind": "error", "status": 503}))
+    for _ in range(20):  # each request opens the circuits of the models it tried
+        simulator.clear()
+        response = chat(gateway_url)
+        if not simulator.attempts():
+            break
+    else:
+        pytest.fail("some model was still called after 20 requests")
+    assert response.status_code == 503
+    assert "circuit open" in response.json()["error"]["message"]
