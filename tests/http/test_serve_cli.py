@@ -81,8 +81,48 @@ def test_serve_with_the_embedded_defaults(tmp_path: Path) -> None:
     port = free_port()
     with start(tmp_path, port) as process:
         code = exercise(process, port)
-    # uvicorn shuts down gracefully, then re-raises the signal it caught (default disposition).
-    assert code in (0, -signal.SIGTERM)
+    assert code == 0  # a graceful stop is not "killed by SIGTERM" (exit 143)
+
+
+def test_sigterm_lets_a_stream_finish_refuses_new_connections_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    body = {
+        "model": "auto",
+        "messages": [{"role": "user", "content": "Tell me a long story"}],
+        "stream": True,
+        "max_tokens": 60,  # about a second at the simulated provider's pace
+    }
+    with start(tmp_path, port) as process:
+        try:
+            read_banner(process)
+            wait_until_serving(url)
+            with httpx.stream("POST", f"{url}/v1/chat/completions", json=body, timeout=10) as r:
+                lines = r.iter_lines()
+                first = next(line for line in lines if line.startswith("data: "))
+                process.send_signal(signal.SIGTERM)
+                refused = wait_until_refused(url)
+                rest = [line for line in lines if line]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            code = process.wait(timeout=15)
+    assert first.startswith("data: {")
+    assert refused, "a new connection was still accepted while shutting down"
+    assert rest[-1] == "data: [DONE]", "the in-flight stream was cut by the shutdown"
+    assert code == 0
+
+
+def wait_until_refused(url: str) -> bool:
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+        except httpx.ConnectError:
+            return True
+        time.sleep(0.02)
+    return False
 
 
 def exercise(process: subprocess.Popen[str], port: int) -> int:
