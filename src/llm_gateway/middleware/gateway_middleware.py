@@ -7,7 +7,9 @@ For every HTTP request it
   them as ``X-Trace-Id`` / ``X-Request-Id`` response headers (unless the handler set them),
   with ``Server-Timing`` giving the milliseconds until the response started;
 - refuses a body larger than ``max_body_bytes`` with 413 in the gateway's error shape: at once
-  when ``Content-Length`` says so, else as soon as the streamed body passes the limit;
+  when ``Content-Length`` says so, else as soon as the streamed body passes the limit (the
+  connection stays open and the server drops the rest of the body, so the client can read the
+  413; only a client waiting for ``100 Continue`` is answered with ``Connection: close``);
 - writes one structured access-log record per request on the ``llm_gateway.access`` logger: at
   DEBUG, or at INFO for a sampled fraction (``access_log_sample_rate``), and at WARNING for 5xx.
   Nothing is formatted when nothing is logged, so the hot path pays almost nothing.
@@ -84,7 +86,11 @@ class GatewayMiddleware:
 
         try:
             if length is not None and length > self.max_body_bytes:
-                raise PayloadTooLarge(self._too_large_message(), param="body")
+                # Refused unread. A client waiting for "100 Continue" has sent nothing and is
+                # done with the connection; any other one is sending its body (see _send_error).
+                exc = PayloadTooLarge(self._too_large_message(), param="body")
+                await _send_error(send_with_ids, exc, close=_expects_continue(scope["headers"]))
+                return
             await self.app(scope, self._limited(receive), send_with_ids)
         except PayloadTooLarge as exc:
             if outcome.status is not None:
@@ -144,12 +150,21 @@ class _Outcome:
         self.status: int | None = None
 
 
-async def _send_error(send: Send, exc: PayloadTooLarge) -> None:
+async def _send_error(send: Send, exc: PayloadTooLarge, *, close: bool = False) -> None:
+    # "Connection: close" only when asked: closing while the client is still sending its body
+    # makes the kernel answer the unread bytes with a reset, which can destroy the 413 before
+    # the client reads it (httpx's async client, hence AsyncOpenAI, then reports a connection
+    # error and retries). Kept open, the server reads the rest of the body and drops it.
     body = orjson.dumps(exc.to_dict())
     headers: list[Any] = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
     ]
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _expects_continue(headers: Any) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in headers)
