@@ -35,7 +35,7 @@ from llm_gateway.providers.transport.errors import (
 )
 
 ERROR_BODY_CAP = 64 * 1024  # bytes of a non-2xx body kept (the rest is read and dropped)
-PAUSE_ABOVE = 1024 * 1024  # unread stream bytes above which the socket stops being read
+PAUSE_ABOVE = 64 * 1024  # unread stream bytes above which the socket stops being read
 MAX_HEAD_BYTES = 64 * 1024  # a server sending endless headers is not answering
 
 _KEPT = {
