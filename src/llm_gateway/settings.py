@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     GATEWAY_API_KEYS_FILE: Path | None = None
     GATEWAY_MAX_BODY_BYTES: int = Field(default=4 * 1024 * 1024, ge=1024)
     GATEWAY_SHUTDOWN_GRACE_S: float = Field(default=30.0, ge=0)
+    GATEWAY_REQUEST_RECEIVE_TIMEOUT_S: float = Field(default=60.0, gt=0)
     GATEWAY_LOG_LEVEL: str = "WARNING"
     GATEWAY_ACCESS_LOG_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
     GATEWAY_AUDIT_LOG_FILE: Path | None = Path("data/audit.jsonl")

@@ -1,5 +1,6 @@
-"""Serve an ASGI app with uvicorn (uvloop + httptools, as ``llm-gateway serve`` does) on an
-ephemeral 127.0.0.1 port in a background thread, for tests that need a real socket."""
+"""Serve an ASGI app with uvicorn (uvloop + httptools with the gateway's receive deadline, as
+``llm-gateway serve`` does) on an ephemeral 127.0.0.1 port in a background thread, for tests
+that need a real socket."""
 
 from __future__ import annotations
 
@@ -12,11 +13,22 @@ from typing import Any
 
 import uvicorn
 
+from llm_gateway.http_protocol import GatewayHttpProtocol
+
 _START_TIMEOUT_S = 10.0
 
 
+class ServedHttpProtocol(GatewayHttpProtocol):
+    """The gateway's protocol with its default deadline, not read from the process settings
+    (that would fill their cache for every later test)."""
+
+    receive_timeout_s = 60.0
+
+
 @contextmanager
-def serve(app: Any, *, graceful_s: float = 2.0) -> Iterator[tuple[str, uvicorn.Server]]:
+def serve(
+    app: Any, *, graceful_s: float = 2.0, http: type[GatewayHttpProtocol] = ServedHttpProtocol
+) -> Iterator[tuple[str, uvicorn.Server]]:
     """Yield ``(base_url, server)`` while the app is served; stop and join on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -25,7 +37,7 @@ def serve(app: Any, *, graceful_s: float = 2.0) -> Iterator[tuple[str, uvicorn.S
     config = uvicorn.Config(
         app,
         loop="uvloop",
-        http="httptools",
+        http=http,
         lifespan="on",
         access_log=False,
         log_level="warning",

@@ -26,6 +26,7 @@ from llm_gateway.auth import ClientKeys, generate_admin_token
 from llm_gateway.cli.app import app
 from llm_gateway.config import validate_config_dir
 from llm_gateway.errors import ConfigError
+from llm_gateway.http_protocol import GatewayHttpProtocol
 from llm_gateway.settings import Settings, get_settings, reset_settings_cache
 
 APP_FACTORY = "llm_gateway.app:create_app_from_env"
@@ -61,7 +62,7 @@ def serve(
         port=bind_port,
         workers=worker_count,
         loop="uvloop",
-        http="httptools",
+        http=GatewayHttpProtocol,
         lifespan="on",
         access_log=False,
         log_level=level,
