@@ -9,8 +9,6 @@ split into SSE events, not yet passed on) is measured with tracemalloc.
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -20,9 +18,9 @@ import orjson
 import pytest
 from tests.http.conftest import make_settings
 from tests.http.serving import serve
+from tests.http.upstream import mock_upstream
 
 from llm_gateway.app import create_app
-from llm_gateway.bench.procs import free_port
 from llm_gateway.bench.targets import Upstream, gateway_config, model_name
 
 CLIENTS = 4
@@ -32,21 +30,8 @@ BUFFERING_FILES = ("providers/transport/connection.py", "providers/sse.py")
 
 @pytest.fixture
 def mock_port() -> Iterator[int]:
-    port = free_port()
-    argv = [sys.executable, "-m", "llm_gateway.bench.mock_upstream", "--port", str(port)]
-    process = subprocess.Popen([*argv, "--chunks", str(CHUNKS)])
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+    with mock_upstream("--chunks", str(CHUNKS)) as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ Every wait of a provider is capped twice: by its own limit (headers, first token
 attempt's absolute ``deadline_at`` (``time.monotonic()`` terms). :meth:`Deadline.within` picks the
 one that binds, so a timeout names the limit that actually expired. Transports receive Deadlines
 and raise :class:`~llm_gateway.providers.transport.errors.DeadlinePassed` carrying the one that
-passed; they never invent messages.
+passed; they never invent messages (the pool only adds that it had no free connection).
 """
 
 from __future__ import annotations

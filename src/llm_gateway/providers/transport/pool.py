@@ -1,7 +1,7 @@
 """A bounded pool of keep-alive connections to one origin.
 
 - At most ``max_connections`` open at once (connecting, busy and idle); a caller beyond that waits
-  for a slot, bounded by its Deadline.
+  for a slot, bounded by its Deadline (whose message then adds that every connection was busy).
 - Idle connections are reused LIFO (the most recently used is the least likely to have been
   dropped by the server) and closed after ``idle_timeout_s`` idle, shorter than common server
   keep-alive timeouts so the server rarely closes one first; one pool timer sweeps them.
@@ -138,7 +138,9 @@ class ConnectionPool:
                 self._wake_one()  # woken as the wait ended: pass the wake-up on
             waiter.cancel()
             if isinstance(exc, TimeoutError) and timeout.expired():
-                raise DeadlinePassed(deadline) from None
+                # Say that the time went waiting for our own pool, not for the server.
+                busy = f"{deadline.message}: all {self._max} connections to the provider were busy"
+                raise DeadlinePassed(Deadline(deadline.at, busy)) from None
             raise
 
     def _sweep(self) -> None:
