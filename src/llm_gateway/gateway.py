@@ -190,14 +190,14 @@ class LLMGateway:
         return await build_health_report(self)
 
     async def readiness(self) -> dict[str, str]:
-        """Each dependency and whether it answers: ``"ok"`` or what is wrong."""
-        checks = {"config": "ok" if self.registry.get_all_policies() else "no model configured"}
-        for name, provider in self.providers.instantiated().items():
-            health = await provider.health()
-            checks[f"provider:{name}"] = (
-                "ok" if health.status in {"ok", "unknown"} else f"{health.status}: {health.detail}"
-            )
-        return checks
+        """What this instance needs to serve, each ``"ok"`` or what is wrong.
+
+        An upstream provider's recent failures are not among them: every replica shares the
+        same upstreams, failing over between models is the gateway's job, and a readiness probe
+        that failed with them would take every replica out of rotation at once. They show in
+        ``health_check()`` (degraded) instead.
+        """
+        return {"config": "ok" if self.registry.get_all_policies() else "no model configured"}
 
     async def aclose(self) -> None:
         await self.providers.close_all()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from tests.gateway.scripted_provider import Answer, ScriptedProvider, SingleProviderRegistry
-from tests.http.conftest import make_settings
+from tests.http.conftest import AUTH, make_settings
 
 from llm_gateway.app import create_app
 from llm_gateway.gateway import build_gateway
@@ -165,3 +166,30 @@ async def test_unexpected_failure_mid_stream_ends_with_an_error_event(
     assert "data: [DONE]" not in response.text
     last = response.text.strip().split("\n\n")[-1]
     assert '"type":"api_error"' in last
+
+
+async def test_readyz_stays_ready_while_the_upstream_fails(tmp_path: Path) -> None:
+    """A failing upstream degrades health but does not take the instance out of rotation."""
+    with socket.socket() as probe:  # a loopback port nobody listens on: connection refused
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    settings = make_settings(
+        tmp_path,
+        GATEWAY_SIMULATE=False,
+        OPENROUTER_API_KEY="sk-or-test-key",
+        OPENROUTER_BASE_URL=f"http://127.0.0.1:{dead_port}/api/v1",
+        GATEWAY_MAX_RETRIES=0,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            failed = await client.post("/v1/chat/completions", json={"messages": HELLO})
+            ready = await client.get("/readyz")
+            health = await client.get("/api/admin/gateway/health", headers=AUTH)
+
+    assert failed.status_code >= 500
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+    assert health.json()["overall_status"] in {"degraded", "unhealthy"}
+    assert health.json()["providers"]["openrouter"]["status"] == "degraded"
