@@ -19,10 +19,12 @@ _START_TIMEOUT_S = 10.0
 
 
 class ServedHttpProtocol(GatewayHttpProtocol):
-    """The gateway's protocol with its default deadline, not read from the process settings
-    (that would fill their cache for every later test)."""
+    """The gateway's protocol with its default deadline and head limits, not read from the
+    process settings (that would fill their cache for every later test)."""
 
     receive_timeout_s = 60.0
+    max_header_bytes = 64 * 1024
+    max_header_count = 100
 
 
 @contextmanager
