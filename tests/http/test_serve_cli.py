@@ -130,8 +130,9 @@ def exercise(process: subprocess.Popen[str], port: int) -> int:
         banner = read_banner(process)
         url = f"http://127.0.0.1:{port}"
         wait_until_serving(url)
-        token = re.search(r"admin token \(generated for this run\): (\S+)", banner)
+        token = re.search(r"^  export GATEWAY_ADMIN_TOKEN=(\S+)$", banner, re.MULTILINE)
         assert token is not None, banner
+        assert pasted_commands_work(banner), banner
         assert "SIMULATED provider" in banner
         assert f"{url}/v1/chat/completions" in banner
 
@@ -152,6 +153,65 @@ def exercise(process: subprocess.Popen[str], port: int) -> int:
         process.send_signal(signal.SIGTERM)
         code = process.wait(timeout=15)
     return code
+
+
+def pasted_commands_work(banner: str) -> bool:
+    """The banner's export line and admin curl command, pasted into a shell as they are."""
+    lines = [line.strip() for line in banner.splitlines()]
+    export = next(line for line in lines if line.startswith("export GATEWAY_ADMIN_TOKEN="))
+    curl = next(line for line in lines if line.startswith("curl") and "/api/admin/" in line)
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_ADMIN_TOKEN"}
+    script = f"{export}\n{curl} --silent --output /dev/null --write-out '%{{http_code}}'"
+    done = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
+    return done.stdout == "200"
+
+
+def test_a_bad_environment_variable_is_one_clean_line_not_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*SERVE],
+        cwd=tmp_path,
+        env=environment(tmp_path, GATEWAY_PORT="not-a-port"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "GATEWAY_PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 2, result.stderr
+
+
+def test_a_busy_port_fails_before_any_banner_or_token(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*SERVE, "--port", str(port)],
+            cwd=tmp_path,
+            env=environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert "already in use" in result.stderr
+    assert "serving on" not in result.stderr
+    assert "GATEWAY_ADMIN_TOKEN=" not in result.stderr, "no token made up for a server that fails"
+    assert "Traceback" not in result.stderr
+
+
+def test_version_and_help_screens() -> None:
+    cli = [sys.executable, "-c", "from llm_gateway.cli import app; app()"]
+    version = subprocess.run([*cli, "--version"], capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0
+    assert re.fullmatch(r"llm-gateway \d+\.\d+\.\d+\S*\n", version.stdout)
+    for command in ("serve", "validate", "select", "models", "simulate", "bench"):
+        shown = subprocess.run(
+            [*cli, command, "--help"], capture_output=True, text=True, timeout=60
+        )
+        assert shown.returncode == 0, shown.stderr
+        assert "<bool>" not in shown.stdout, f"{command} --help:\n{shown.stdout}"
 
 
 def test_configured_admin_token_is_not_printed(tmp_path: Path) -> None:

@@ -66,9 +66,13 @@ def bench(
     ] = None,
     chunk_delay_ms: Annotated[float, typer.Option(help="Mock delay between SSE chunks.")] = 0.0,
     record: Annotated[
-        bool | None,
-        typer.Option(help="Update docs/performance.md (default: full sweeps of all targets)."),
-    ] = None,
+        bool,
+        typer.Option(
+            "--record",
+            help="Also record the run in docs/performance.md (a tracked doc: only when asked). "
+            "Results always go to bench/results/.",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the gateway against the direct upstream and LiteLLM's proxy, side by side."""
     # Piped output (CI logs, `| tee`) gets wide tables instead of Rich's 80-column default.
@@ -79,7 +83,7 @@ def bench(
         raise typer.BadParameter(exc.message) from exc
     workdir = Path(tempfile.mkdtemp(prefix="llm-gateway-bench-"))
     if soak:
-        _run_soak(requests, seconds, env, mock_command, workdir, console, record is not False)
+        _run_soak(requests, seconds, env, mock_command, workdir, console, record)
         return
     settings = SweepSettings(
         concurrencies=_concurrencies(concurrency),
@@ -94,8 +98,7 @@ def bench(
         settings = replace(settings, max_requests=requests)
     if seconds:
         settings = replace(settings, max_seconds=seconds)
-    full = not quick and settings.targets == TARGETS and requests is None and seconds is None
-    _run_sweep(settings, workdir, console, record if record is not None else full)
+    _run_sweep(settings, workdir, console, record)
 
 
 def _run_sweep(settings: SweepSettings, workdir: Path, console: Console, record: bool) -> None:

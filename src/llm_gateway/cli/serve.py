@@ -1,25 +1,32 @@
 """``llm-gateway serve``: the HTTP service on uvicorn (uvloop, httptools, no access log).
 
-Before starting it checks the config files and the client keys (and exits 1 naming every
-problem), makes up an admin token when none is configured (exported to the workers through the
-environment, so they all share it) and prints what it serves: the simulated provider when no
-provider key is set, the admin token and URLs to try. On SIGTERM/SIGINT in-flight requests and
+Before starting it checks the environment, the config files and the client keys (and exits 1
+naming every problem, never with a traceback), binds the listening socket (a busy port is an
+error before anything is announced), makes up an admin token when none is configured (exported
+to the workers through the environment, so they all share it) and only then prints what it
+serves: the simulated provider when no provider key is set, the admin token and commands to
+try, which work as pasted into a POSIX shell. On SIGTERM/SIGINT in-flight requests and
 streams get ``GATEWAY_SHUTDOWN_GRACE_S`` seconds to finish before the gateway closes; the
 process then exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import errno
 import os
 import signal
+import socket
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 import uvicorn
 from rich.console import Console
 from uvicorn.config import LOGGING_CONFIG
+from uvicorn.main import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from llm_gateway import __version__
 from llm_gateway.auth import ClientKeys, generate_admin_token
@@ -42,20 +49,21 @@ def serve(
 ) -> None:
     """Serve the gateway: OpenAI-compatible API, node-aware chat and the admin API."""
     console = Console(stderr=True, highlight=False)
-    settings = get_settings()
+    settings = _settings_or_exit(console)
     _check_config(settings, console)
+    bind_host = host or settings.GATEWAY_HOST
+    bind_port = port or settings.GATEWAY_PORT
+    worker_count = workers or settings.GATEWAY_WORKERS
+    listener = _bind_or_exit(console, bind_host, bind_port)
     token_generated = settings.GATEWAY_ADMIN_TOKEN is None
     if token_generated:
         os.environ["GATEWAY_ADMIN_TOKEN"] = generate_admin_token()
         reset_settings_cache()
         settings = get_settings()
-    bind_host = host or settings.GATEWAY_HOST
-    bind_port = port or settings.GATEWAY_PORT
-    worker_count = workers or settings.GATEWAY_WORKERS
     print_banner(console, settings, bind_host, bind_port, worker_count, token_generated)
     level = settings.GATEWAY_LOG_LEVEL.lower()
     signal.signal(signal.SIGTERM, _stopped_on_request)
-    uvicorn.run(
+    config = uvicorn.Config(
         APP_FACTORY,
         factory=True,
         host=bind_host,
@@ -69,6 +77,19 @@ def serve(
         log_config=logging_config(settings.GATEWAY_LOG_LEVEL),
         timeout_graceful_shutdown=settings.GATEWAY_SHUTDOWN_GRACE_S,  # type: ignore[arg-type]
     )
+    _run(config, listener)
+
+
+def _run(config: uvicorn.Config, listener: socket.socket) -> None:
+    """What ``uvicorn.run`` does, on the socket bound before the banner."""
+    server = uvicorn.Server(config=config)
+    with contextlib.suppress(KeyboardInterrupt):
+        if config.workers > 1:
+            Multiprocess(config, sockets=[listener]).run()
+        else:
+            server.run(sockets=[listener])
+    if config.workers == 1 and not server.started:
+        raise typer.Exit(STARTUP_FAILURE)
 
 
 def _stopped_on_request(signum: int, frame: Any) -> None:
@@ -78,6 +99,36 @@ def _stopped_on_request(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
 
+def _settings_or_exit(console: Console) -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        _fail(console, [str(issue) for issue in exc.issues])
+
+
+def _bind_or_exit(console: Console, host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything is announced; exit 1 when it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        why = "the port is already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        _fail(console, [f"cannot listen on {host}:{port}: {why}"])
+    sock.set_inheritable(True)
+    return sock
+
+
+def _fail(console: Console, issues: list[str]) -> NoReturn:
+    console.print(f"[bold red]cannot start: {len(issues)} problem(s)[/]")
+    for issue in issues:
+        console.print(f"  - {issue}", markup=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
 def _check_config(settings: Settings, console: Console) -> None:
     issues = [str(issue) for issue in validate_config_dir(settings.config_dir)]
     try:
@@ -85,10 +136,7 @@ def _check_config(settings: Settings, console: Console) -> None:
     except ConfigError as exc:
         issues += [str(issue) for issue in exc.issues]
     if issues:
-        console.print(f"[bold red]cannot start: {len(issues)} configuration problem(s)[/]")
-        for issue in issues:
-            console.print(f"  - {issue}", markup=False)
-        raise typer.Exit(1)
+        _fail(console, issues)
 
 
 def print_banner(
@@ -111,19 +159,20 @@ def print_banner(
             "generated locally and nothing is billed. Set OPENROUTER_API_KEY for real models."
         )
     if token_generated:
-        out(f"admin token (generated for this run): [bold]{token}[/]", soft_wrap=True)
+        out("admin token (generated for this run); to use the commands below, run:")
+        out(f"  export GATEWAY_ADMIN_TOKEN={token}", markup=False, soft_wrap=True)
     else:
         out("admin token: from GATEWAY_ADMIN_TOKEN (not shown)")
     if workers > 1 and settings.REDIS_URL is None:
         out("[yellow]note[/]: without REDIS_URL each worker keeps its own overrides and state")
     key = "<your API key>" if _keys_configured(settings) else "anything"
-    admin = token if token_generated else "$GATEWAY_ADMIN_TOKEN"
     out("try:", markup=False)
     for line in (
         f"  curl {url}/v1/chat/completions -H 'Content-Type: application/json' "
         f"-H 'Authorization: Bearer {key}' "
         '-d \'{"model": "auto", "messages": [{"role": "user", "content": "Hello"}]}\'',
-        f"  curl {url}/api/admin/gateway/health -H 'Authorization: Bearer {admin}'",
+        # Double quotes: the shell expands the variable the line above exported.
+        f'  curl {url}/api/admin/gateway/health -H "Authorization: Bearer $GATEWAY_ADMIN_TOKEN"',
         f"  python -c \"import openai; c = openai.OpenAI(base_url='{url}/v1', api_key='{key}'); "
         "print(c.chat.completions.create(model='writer', messages=[{'role': 'user', "
         "'content': 'Hello'}]).choices[0].message.content)\"",
