@@ -20,8 +20,11 @@ $(BENCH_STAMP): $(STAMP)
 
 install: $(STAMP)
 
+# With no provider key (in the environment or .env), serve the built-in simulated provider.
 run: $(STAMP)
-	$(BIN)/llm-gateway serve
+	@if [ -z "$$OPENROUTER_API_KEY" ] && ! grep -qs '^OPENROUTER_API_KEY=..' .env; then \
+		export GATEWAY_SIMULATE=$${GATEWAY_SIMULATE:-true}; fi; \
+	exec $(BIN)/llm-gateway serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

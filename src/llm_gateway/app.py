@@ -124,9 +124,11 @@ def create_app_from_env() -> FastAPI:
 def _announce(settings: Settings, gateway: LLMGateway) -> None:
     if settings.use_simulator:
         logger.warning(
-            "no provider key is set: answering with the built-in SIMULATED provider "
-            "(set OPENROUTER_API_KEY for real models)"
+            "GATEWAY_SIMULATE=true: answering with the built-in SIMULATED provider "
+            "(set OPENROUTER_API_KEY and unset GATEWAY_SIMULATE for real models)"
         )
+    for problem in gateway.missing_provider_keys():
+        logger.error("%s: requests to it fail", problem)
     logger.info(
         "gateway ready: %d models, %d nodes, config %s",
         len(gateway.registry.get_all_policies()),

@@ -197,7 +197,19 @@ class LLMGateway:
         that failed with them would take every replica out of rotation at once. They show in
         ``health_check()`` (degraded) instead.
         """
-        return {"config": "ok" if self.registry.get_all_policies() else "no model configured"}
+        checks = {"config": "ok" if self.registry.get_all_policies() else "no model configured"}
+        missing = self.missing_provider_keys()
+        checks["providers"] = "; ".join(missing) if missing else "ok"
+        return checks
+
+    def missing_provider_keys(self) -> list[str]:
+        """The keys the configured models' providers need and do not have (empty when none)."""
+        finder = getattr(self.providers, "missing_keys", None)
+        if finder is None:  # providers built by the embedding code: they know their keys
+            return []
+        used = {policy.provider for policy in self.registry.get_all_policies().values()}
+        missing: list[str] = finder(used)
+        return missing
 
     async def aclose(self) -> None:
         await self.providers.close_all()

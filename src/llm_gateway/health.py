@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 
 async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
     """``overall_status``: unhealthy when some node has no available model (or no model is
-    available at all), degraded when any circuit is not closed or a provider reports trouble,
-    healthy otherwise."""
+    available at all) or a provider's key is missing, degraded when any circuit is not closed or
+    a provider reports trouble, healthy otherwise. ``mode`` is ``simulated`` (with a warning)
+    when the built-in simulated provider answers instead of real models."""
     catalog = gateway.registry.catalog
     circuits = gateway.circuits.snapshot()
     stats = gateway.signals.snapshot().stats
@@ -36,10 +37,12 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
             "enabled": policy.enabled,
         }
     providers = await _provider_health(gateway)
+    simulated = bool(gateway.settings.use_simulator)
     unservable = _unservable_nodes(gateway)
     not_closed = [m for m, v in models.items() if v["circuit"] != CircuitState.CLOSED.value]
     troubled = [n for n, v in providers.items() if v["status"] in {"down", "degraded"}]
-    if unservable or len(not_closed) == len(models):
+    missing_keys = gateway.missing_provider_keys()
+    if unservable or missing_keys or len(not_closed) == len(models):
         overall = "unhealthy"
     elif not_closed or troubled:
         overall = "degraded"
@@ -48,7 +51,10 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
     return {
         "overall_status": overall,
         "config_version": gateway.registry.version,
-        "simulated": bool(gateway.settings.use_simulator),
+        "simulated": simulated,
+        "mode": "simulated" if simulated else "live",
+        "warnings": _warnings(simulated, missing_keys),
+        "missing_provider_keys": missing_keys,
         "providers": providers,
         "models": models,
         "open_circuits": not_closed,
@@ -62,6 +68,16 @@ async def _provider_health(gateway: LLMGateway) -> dict[str, Any]:
         health = await provider.health()
         out[name] = {"status": health.status, "detail": health.detail}
     return out
+
+
+def _warnings(simulated: bool, missing_keys: list[str]) -> list[str]:
+    warnings = [f"{problem}: requests to it fail" for problem in missing_keys]
+    if simulated:
+        warnings.append(
+            "SIMULATED: every answer comes from the built-in simulated provider "
+            "(GATEWAY_SIMULATE=true); no real model is called and nothing is billed"
+        )
+    return warnings
 
 
 def _unservable_nodes(gateway: LLMGateway) -> list[str]:

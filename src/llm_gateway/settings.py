@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -92,8 +93,10 @@ class Settings(BaseSettings):
     GATEWAY_CIRCUIT_COOLDOWN_S: float = Field(default=2.0, gt=0)
     GATEWAY_CIRCUIT_MAX_COOLDOWN_S: float = Field(default=30.0, gt=0)
 
-    # Simulated provider (used when no provider key is set)
-    GATEWAY_SIMULATE: bool | None = None
+    # The built-in simulated provider: an explicit opt-in (make run sets it when no key is set)
+    GATEWAY_SIMULATE: bool = False
+    # production: refuse to start without every provider key, or with the simulator
+    GATEWAY_ENV: Literal["development", "production"] = "development"
 
     @field_validator("GATEWAY_LOG_LEVEL")
     @classmethod
@@ -123,10 +126,9 @@ class Settings(BaseSettings):
 
     @property
     def use_simulator(self) -> bool:
-        """True when requests go to the built-in simulated provider instead of OpenRouter."""
-        if self.GATEWAY_SIMULATE is not None:
-            return self.GATEWAY_SIMULATE
-        return self.OPENROUTER_API_KEY is None
+        """True when requests go to the built-in simulated provider instead of OpenRouter
+        (``GATEWAY_SIMULATE=true``; never implied by a missing key)."""
+        return self.GATEWAY_SIMULATE
 
 
 _SECRET_FIELDS = frozenset(

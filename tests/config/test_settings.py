@@ -51,7 +51,8 @@ def test_guide_defaults() -> None:
     assert settings.GATEWAY_V2_ENABLED is False  # the guide's Settings class
     assert settings.GATEWAY_V2_PERCENTAGE == 0
     assert settings.OPENROUTER_FALLBACK_ENABLED is True
-    assert settings.use_simulator  # no key: the simulated provider
+    assert not settings.use_simulator  # no key is no reason to simulate: an explicit opt-in
+    assert settings.GATEWAY_ENV == "development"
 
 
 def test_every_guide_variable_is_read_by_its_exact_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,6 +34,7 @@ def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
         GATEWAY_AUDIT_LOG_FILE=str(tmp_path / "audit.jsonl"),
         GATEWAY_SHUTDOWN_GRACE_S="2",
         GATEWAY_LOG_LEVEL="WARNING",
+        GATEWAY_SIMULATE="true",  # what `make run` sets when no key is set
         COLUMNS="200",
     )
     env.update(extra)

@@ -148,12 +148,26 @@ async def test_the_simulator_stands_in_for_openrouter(registries: list[ProviderR
     assert type(provider).__name__ == "SimulatedProvider" and isinstance(provider, Provider)
 
 
-async def test_no_openrouter_key_means_the_simulator(registries: list[ProviderRegistry]) -> None:
-    registry = ProviderRegistry(
-        {"openrouter": ProviderConfig("openrouter", "openrouter")}, settings()
-    )
+async def test_no_openrouter_key_is_a_missing_key_not_the_simulator(
+    registries: list[ProviderRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LOCAL_KEY", raising=False)
+    configs = {
+        "openrouter": ProviderConfig("openrouter", "openrouter"),
+        "local": ProviderConfig("local", "openai_compatible", "http://127.0.0.1:9/v1", "LOCAL_KEY"),
+        "keyless": ProviderConfig("keyless", "openai_compatible", "http://127.0.0.1:9/v1"),
+    }
+    registry = ProviderRegistry(configs, settings())
     registries.append(registry)
-    assert registry.kind_of("openrouter") == "simulated"
+    assert registry.kind_of("openrouter") == "openrouter"
+    missing = registry.missing_keys(["openrouter", "local", "keyless"])
+    assert len(missing) == 2
+    assert "OPENROUTER_API_KEY is not set" in missing[1]
+    assert "LOCAL_KEY" in missing[0]
+    assert registry.missing_keys(["keyless"]) == []
+    simulated = ProviderRegistry(configs, settings(GATEWAY_SIMULATE=True))
+    registries.append(simulated)
+    assert simulated.missing_keys(["openrouter"]) == []
 
 
 async def test_close_all_closes_pools_and_the_registry_recreates(

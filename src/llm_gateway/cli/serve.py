@@ -135,8 +135,29 @@ def _check_config(settings: Settings, console: Console) -> None:
         ClientKeys.from_settings(settings)
     except ConfigError as exc:
         issues += [str(issue) for issue in exc.issues]
+    if not issues:
+        issues = _provider_problems(settings)
     if issues:
         _fail(console, issues)
+
+
+def _provider_problems(settings: Settings) -> list[str]:
+    """In production: every provider key present and no simulator. Elsewhere, nothing (a
+    missing key is shown in the banner, readiness and health)."""
+    if settings.GATEWAY_ENV != "production":
+        return []
+    if settings.use_simulator:
+        return ["environment: GATEWAY_SIMULATE=true is not allowed with GATEWAY_ENV=production"]
+    return [f"environment: {problem}" for problem in _missing_keys(settings)]
+
+
+def _missing_keys(settings: Settings) -> list[str]:
+    from llm_gateway.config.loader import load_catalog
+    from llm_gateway.providers.registry import ProviderRegistry
+
+    catalog = load_catalog(settings.config_dir)
+    used = {policy.provider for policy in catalog.policies.values()}
+    return ProviderRegistry(catalog, settings).missing_keys(used)
 
 
 def print_banner(
@@ -155,9 +176,12 @@ def print_banner(
     out(f"[bold]llm-gateway {__version__}[/] serving on {url} ({workers} worker(s))")
     if settings.use_simulator:
         out(
-            "[bold yellow]SIMULATED provider[/]: no OPENROUTER_API_KEY is set, so answers are "
-            "generated locally and nothing is billed. Set OPENROUTER_API_KEY for real models."
+            "[bold yellow]SIMULATED provider[/] (GATEWAY_SIMULATE=true): answers are generated "
+            "locally and nothing is billed. Set OPENROUTER_API_KEY (and unset GATEWAY_SIMULATE) "
+            "for real models."
         )
+    for problem in [] if settings.use_simulator else _missing_keys(settings):
+        out(f"[bold red]no provider key[/]: {problem}; requests to it fail", soft_wrap=True)
     if token_generated:
         out("admin token (generated for this run); to use the commands below, run:")
         out(f"  export GATEWAY_ADMIN_TOKEN={token}", markup=False, soft_wrap=True)

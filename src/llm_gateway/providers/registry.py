@@ -6,14 +6,17 @@ base_url, api_key_env, headers, max_connections). The entry's ``kind`` picks a f
 and reading its key happens then: the variable named by ``api_key_env`` is read once and held as
 a ``SecretStr`` (an ``openrouter`` entry without one uses ``OPENROUTER_API_KEY``).
 
-When ``settings.use_simulator`` is true (no OpenRouter key, or ``GATEWAY_SIMULATE=true``) every
-``openrouter`` entry is served by the in-process simulated provider instead.
+When ``settings.use_simulator`` is true (``GATEWAY_SIMULATE=true``, an explicit opt-in that
+``make run`` makes when no key is set) every ``openrouter`` entry is served by the in-process
+simulated provider instead. Without it, a missing key is never papered over:
+:meth:`ProviderRegistry.missing_keys` names it (readiness and health report it, and
+``GATEWAY_ENV=production`` refuses to start), and requests to that provider fail saying so.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 
 from pydantic import SecretStr
@@ -73,8 +76,8 @@ def create_openrouter(config: ProviderConfig, settings: Settings) -> Provider:
     api_key = api_key_of(config) if config.api_key_env else settings.OPENROUTER_API_KEY
     if api_key is None:
         raise ProviderAuthError(
-            f"provider {config.name}: OPENROUTER_API_KEY is not set (and GATEWAY_SIMULATE is "
-            "false, so the simulator does not stand in)",
+            f"provider {config.name}: OPENROUTER_API_KEY is not set (set it, or "
+            "GATEWAY_SIMULATE=true for the built-in simulated provider)",
             provider=config.name,
         )
     return create_openrouter_provider(config, settings, api_key)
@@ -139,6 +142,24 @@ class ProviderRegistry:
             provider = self._create(name)
             self._instances[name] = provider
         return provider
+
+    def missing_keys(self, used: Iterable[str]) -> list[str]:
+        """For each entry of ``used`` that needs a key it does not have, what is missing."""
+        missing = []
+        for name in sorted(set(used) & set(self._configs)):
+            config = self._configs[name]
+            kind = self.kind_of(name)
+            try:
+                key = api_key_of(config)
+            except ProviderAuthError as exc:
+                missing.append(exc.message)
+                continue
+            if kind == "openrouter" and key is None and self._settings.OPENROUTER_API_KEY is None:
+                missing.append(
+                    f"provider {name}: OPENROUTER_API_KEY is not set (set it, or "
+                    "GATEWAY_SIMULATE=true for the built-in simulated provider)"
+                )
+        return missing
 
     def instantiated(self) -> dict[str, Provider]:
         """The providers created so far, by name (for health reports)."""

@@ -43,7 +43,10 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     checks = await _readiness_checks(request)
     ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ready" if ready else "not_ready", "checks": checks}
+    body: dict[str, Any] = {"status": "ready" if ready else "not_ready", "checks": checks}
+    live = getattr(request.app.state, "llm_gateway", None)
+    if live is not None and live.settings.use_simulator:
+        body["mode"] = "simulated"  # ready, but nothing real answers: said on every probe
     return Response(orjson.dumps(body), status_code=200 if ready else 503, media_type=JSON)
 
 
