@@ -130,8 +130,10 @@ def _announce(settings: Settings, gateway: LLMGateway) -> None:
     for problem in gateway.missing_provider_keys():
         logger.error("%s: requests to it fail", problem)
     logger.info(
-        "gateway ready: %d models, %d nodes, config %s",
+        "gateway ready: %d models, %d nodes, config %s from %s (%s)",
         len(gateway.registry.get_all_policies()),
         len(gateway.registry.get_all_nodes()),
         gateway.registry.version,
+        gateway.registry.config_dir,
+        settings.config_location[1],
     )

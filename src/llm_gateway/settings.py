@@ -10,7 +10,7 @@ in an error. docs/configuration.md lists every variable with its default and ran
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -18,8 +18,6 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from llm_gateway.errors import ConfigError, ConfigIssue
-
-DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 
 class Settings(BaseSettings):
@@ -59,8 +57,8 @@ class Settings(BaseSettings):
     OPENROUTER_FALLBACK_ENABLED: bool = True
 
     # Where things live
-    GATEWAY_CONFIG_DIR: Path = Field(
-        default=DEFAULT_CONFIG_DIR,
+    GATEWAY_CONFIG_DIR: Path | None = Field(
+        default=None,  # then ./config, then the packaged defaults (config/location.py)
         validation_alias=AliasChoices("GATEWAY_CONFIG_DIR", "CONFIG_DIR"),
     )
     REDIS_URL: SecretStr | None = None
@@ -122,7 +120,15 @@ class Settings(BaseSettings):
 
     @property
     def config_dir(self) -> Path:
-        return self.GATEWAY_CONFIG_DIR
+        """The directory the config files are read from (see :mod:`llm_gateway.config.location`)."""
+        return self.config_location[0]
+
+    @cached_property
+    def config_location(self) -> tuple[Path, str]:
+        """``(directory, which source)``: GATEWAY_CONFIG_DIR, ./config or the packaged defaults."""
+        from llm_gateway.config.location import resolve_config_dir
+
+        return resolve_config_dir(self.GATEWAY_CONFIG_DIR)
 
     @property
     def use_simulator(self) -> bool:

@@ -29,7 +29,7 @@ ConfigDirOption = Annotated[
     typer.Option(
         "--config-dir",
         help="Directory holding model_policies.yaml and node_requirements.yaml "
-        "(default: GATEWAY_CONFIG_DIR, else the shipped config/).",
+        "(default: GATEWAY_CONFIG_DIR, else ./config, else the packaged defaults).",
         file_okay=False,
     ),
 ]

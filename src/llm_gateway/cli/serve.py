@@ -31,6 +31,7 @@ from uvicorn.supervisors import Multiprocess
 from llm_gateway import __version__
 from llm_gateway.auth import ClientKeys, generate_admin_token
 from llm_gateway.cli.app import app
+from llm_gateway.cli.config_cmds import ConfigDirOption
 from llm_gateway.config import validate_config_dir
 from llm_gateway.errors import ConfigError
 from llm_gateway.http_protocol import GatewayHttpProtocol
@@ -46,9 +47,13 @@ def serve(
     workers: int | None = typer.Option(
         None, min=1, max=64, help="Worker processes (default: GATEWAY_WORKERS)"
     ),
+    config_dir: ConfigDirOption = None,
 ) -> None:
     """Serve the gateway: OpenAI-compatible API, node-aware chat and the admin API."""
     console = Console(stderr=True, highlight=False)
+    if config_dir is not None:  # through the environment, so every worker reads the same
+        os.environ["GATEWAY_CONFIG_DIR"] = str(config_dir)
+        reset_settings_cache()
     settings = _settings_or_exit(console)
     _check_config(settings, console)
     bind_host = host or settings.GATEWAY_HOST
@@ -180,6 +185,8 @@ def print_banner(
             "locally and nothing is billed. Set OPENROUTER_API_KEY (and unset GATEWAY_SIMULATE) "
             "for real models."
         )
+    where, source = settings.config_location
+    out(f"config: {where} ({source})", markup=False, soft_wrap=True)
     for problem in [] if settings.use_simulator else _missing_keys(settings):
         out(f"[bold red]no provider key[/]: {problem}; requests to it fail", soft_wrap=True)
     if token_generated:
