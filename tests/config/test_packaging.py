@@ -39,7 +39,7 @@ def test_the_wheel_ships_the_default_config_and_validate_finds_it(tmp_path: Path
             sys.executable,
             "-S",
             "-c",
-            "from llm_gateway.settings import load_settings; print(*load_settings().config_location)",
+            "from llm_gateway.settings import load_settings as s; print(*s().config_location)",
         ],
         cwd=cwd,
         env=env,
