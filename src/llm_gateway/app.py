@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,6 +30,7 @@ from llm_gateway.routes.admin_gateway import admin_gateway_router
 from llm_gateway.routes.chat_gateway import chat_gateway_router
 from llm_gateway.routes.deps import HttpServices
 from llm_gateway.routes.fast_path import FastPath
+from llm_gateway.routes.openai_schema import ErrorResponse, inline_schema
 from llm_gateway.settings import Settings, get_settings
 
 logger = logging.getLogger("llm_gateway.app")
@@ -78,6 +80,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # No redirect for a trailing slash: Starlette builds its Location from the Host header,
+        # which the client chooses. Such a path is a 404 that says to drop the slash.
+        redirect_slashes=False,
     )
     app.state.gateway_services = services
     app.state.gateway_ready = False
@@ -104,6 +109,18 @@ class GatewayApp(FastAPI):
     fast_path: FastPath | None = None
     fast_stack: ASGIApp | None = None
 
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's schema, plus the answers every JSON body can get before its handler runs:
+        400 (not JSON, or not the shape: ``invalid_json`` / ``validation_error``) and 413."""
+        if self.openapi_schema is None:
+            schema = super().openapi()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    if "requestBody" in operation:
+                        for status, text in _BODY_ERRORS.items():
+                            operation["responses"].setdefault(status, _error_answer(text))
+        return super().openapi()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             self.fast_stack is not None
@@ -114,6 +131,20 @@ class GatewayApp(FastAPI):
             await self.fast_stack(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+_BODY_ERRORS = {
+    "400": "The body is not JSON (code invalid_json) or not the expected shape; param names "
+    "the field",
+    "413": "Request body too large (GATEWAY_MAX_BODY_BYTES)",
+}
+
+
+def _error_answer(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": inline_schema(ErrorResponse)}},
+    }
 
 
 def create_app_from_env() -> FastAPI:

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 
 from llm_gateway.errors import GatewayError, RateLimited
 
@@ -152,9 +153,37 @@ async def _on_validation_error(_: Request, exc: Exception) -> Response:
     return validation_error_response(exc)
 
 
-async def _on_http_exception(_: Request, exc: Exception) -> Response:
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route whose path matched; several routes
+        # can share a path shape (POST /policies/reload and PUT /policies/{node}).
+        methods = _methods_for(request)
+        if methods:
+            exc = HTTPException(405, exc.detail, headers={"Allow": ", ".join(methods)})
+    elif exc.status_code == 404 and _slash_too_many(request):
+        exc = HTTPException(404, "Not Found (this path has a trailing slash; drop it)")
     return http_exception_response(exc)
+
+
+def _slash_too_many(request: Request) -> bool:
+    path = request.url.path
+    return len(path) > 1 and path.endswith("/") and bool(_methods_for(request, path.rstrip("/")))
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _methods_for(request: Request, path: str | None = None) -> list[str]:
+    """Every method some route of the app answers for ``path`` (the request's by default),
+    asked of the routes themselves (included routers nest theirs)."""
+    scope = {**request.scope, "path": path if path is not None else request.url.path}
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(route.matches({**scope, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:

@@ -33,7 +33,7 @@ from llm_gateway.model_selector import SelectionContext
 from llm_gateway.providers.base import Usage
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
-from llm_gateway.routes.openai_schema import ChatMessage, ErrorResponse
+from llm_gateway.routes.openai_schema import NODE_SSE, ChatMessage, ErrorResponse
 from llm_gateway.routes.overrides import effective_policies, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
 from llm_gateway.routes.sse import SSEResponse, event_frame, in_band_error
@@ -92,7 +92,7 @@ async def list_nodes(request: Request) -> dict[str, Any]:
     "/{node_name}",
     response_model=ChatAnswer,
     summary="Chat with a node (JSON, or SSE when stream is true)",
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": NODE_SSE}},
 )
 async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)
@@ -120,7 +120,7 @@ async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Re
 @chat_gateway_router.post(
     "/{node_name}/stream",
     summary="Stream a node's answer as SSE events",
-    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+    responses={200: {"content": NODE_SSE}},
 )
 async def chat_stream(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)

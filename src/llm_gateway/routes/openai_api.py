@@ -28,6 +28,7 @@ from llm_gateway.routes.chat_request import check_chat_request, parse_json_objec
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
 from llm_gateway.routes.openai_schema import (
+    OPENAI_SSE,
     ChatCompletion,
     ChatCompletionRequest,
     ErrorResponse,
@@ -221,7 +222,7 @@ router.add_api_route(
         200: {
             "description": "A chat.completion, or with stream=true an SSE stream of "
             "chat.completion.chunk objects ending with data: [DONE]",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            "content": OPENAI_SSE,
         },
         **_ERRORS,
     },

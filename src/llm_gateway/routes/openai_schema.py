@@ -90,6 +90,40 @@ class ChatCompletion(_Open):
     usage: CompletionUsage | None = None
 
 
+class ChunkChoice(_Open):
+    index: int
+    delta: dict[str, Any] = Field(description="role, content and/or tool_calls pieces")
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(_Open):
+    """One ``data:`` event of a streamed answer (``usage`` only on the last, when asked)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+
+
+def sse_content(
+    description: str, events: dict[str, dict[str, Any]], example: str
+) -> dict[str, Any]:
+    """The ``text/event-stream`` media type of an SSE answer: a string of events whose payloads
+    are described, per event name (``data`` for unnamed events), under ``x-sse-events``."""
+    return {
+        "text/event-stream": {
+            "schema": {
+                "type": "string",
+                "description": description,
+                "x-sse-events": events,
+                "example": example,
+            }
+        }
+    }
+
+
 class ModelCard(_Open):
     id: str
     object: Literal["model"] = "model"
@@ -104,6 +138,12 @@ class ModelCard(_Open):
 class ModelList(BaseModel):
     object: Literal["list"] = "list"
     data: list[ModelCard]
+
+
+def inline_schema_of(name: str) -> dict[str, Any]:
+    """:func:`inline_schema` of a model of this module by name (``Error``: ErrorResponse)."""
+    model = ErrorResponse if name == "Error" else globals()[name]
+    return inline_schema(model)
 
 
 def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -123,3 +163,31 @@ def inline_schema(model: type[BaseModel]) -> dict[str, Any]:
 
     resolved: dict[str, Any] = resolve(schema)
     return resolved
+
+
+OPENAI_SSE = sse_content(
+    "Server-sent events: one `data:` line per chat.completion.chunk (x-sse-events.data), then "
+    "`data: [DONE]`. A failure after the first chunk ends the stream with a `data:` error "
+    "object and no [DONE]: never a truncated answer that looks complete.",
+    {"data": {"oneOf": [inline_schema_of("ChatCompletionChunk"), inline_schema_of("Error")]}},
+    'data: {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, '
+    '"model": "claude-sonnet", "choices": [{"index": 0, "delta": {"content": "Hi"}}]}\n\n'
+    "data: [DONE]\n\n",
+)
+
+_EVENT_OBJECT = {"type": "object", "additionalProperties": True}
+NODE_SSE = sse_content(
+    "Server-sent events, named: `start` once, `token` per piece of text, `tool_call` per "
+    "tool-call delta, then `done`, or `error` instead of done when the answer failed after it "
+    "began (never a truncated answer that looks complete).",
+    {
+        "start": {**_EVENT_OBJECT, "required": ["node_name", "strategy", "trace_id", "model"]},
+        "token": {**_EVENT_OBJECT, "required": ["content"]},
+        "tool_call": {**_EVENT_OBJECT, "required": ["tool_calls"]},
+        "done": {**_EVENT_OBJECT, "required": ["model", "finish_reason", "trace_id"]},
+        "error": inline_schema_of("Error"),
+    },
+    'event: start\ndata: {"node_name": "writer", "strategy": "balanced", "trace_id": "t1", '
+    '"model": "claude-sonnet"}\n\nevent: token\ndata: {"content": "Hi"}\n\n'
+    'event: done\ndata: {"model": "claude-sonnet", "finish_reason": "stop", "trace_id": "t1"}\n\n',
+)
