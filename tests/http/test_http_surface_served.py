@@ -5,7 +5,6 @@ the 400s every JSON body can get and describes SSE answers event by event."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
