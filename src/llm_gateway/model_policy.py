@@ -298,6 +298,16 @@ class ModelPolicyRegistry:
             catalog = load_catalog(self._config_dir)
         except ConfigError as exc:
             return exc.issues
+        self.install(catalog)
+        return []
+
+    @property
+    def reload_dir(self) -> Path | None:
+        """The directory :meth:`reload` reads (None: the configured default)."""
+        return self._config_dir
+
+    def install(self, catalog: Catalog) -> None:
+        """Swap in ``catalog`` (already parsed and checked) and tell the listeners."""
         with self._lock:
             self._catalog = catalog
         for listener in list(self._listeners):
@@ -305,7 +315,6 @@ class ModelPolicyRegistry:
                 listener(catalog)
             except Exception:
                 _log.exception("catalog reload listener %r failed", listener)
-        return []
 
 
 _registry: ModelPolicyRegistry | None = None

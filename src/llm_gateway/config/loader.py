@@ -123,7 +123,11 @@ def _top_level(
         if key not in allowed:
             expected = ", ".join(sorted(allowed))
             issues.append(
-                ConfigIssue(file, str(key), f"unknown field '{key}' (expected {expected})")
+                ConfigIssue(
+                    file,
+                    format_path([key]),
+                    f"unknown field '{format_path([key])}' (expected {expected})",
+                )
             )
     for key in sorted(required - set(data)):
         issues.append(ConfigIssue(file, key, "missing required section"))
@@ -173,13 +177,19 @@ def _issues_from(file: str, prefix: tuple[str, ...], exc: ValidationError) -> li
             message = f"unknown field '{loc[-1]}'"
         elif error["type"] in ("enum", "literal_error"):
             expected = error.get("ctx", {}).get("expected", "")
-            message = f"unknown value {error['input']!r}; expected {expected}"
+            message = f"unknown value {_quoted(error['input'])}; expected {expected}"
         elif error["type"] == "value_error":
             message = message.removeprefix("Value error, ")
         elif error["type"] == "model_type" and loc == prefix:
             message = "expected a mapping of fields"
         issues.append(ConfigIssue(file, format_path(loc), message))
     return issues
+
+
+def _quoted(value: Any, limit: int = 40) -> str:
+    """A value of the file, quoted for a message: short values whole, long ones cut."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…"
 
 
 def format_path(loc: Sequence[Any]) -> str:
@@ -195,7 +205,8 @@ def format_path(loc: Sequence[Any]) -> str:
         elif part == "[key]":
             continue
         else:
-            out += f".{part}" if out else str(part)
+            name = str(part) if len(str(part)) <= 64 else f"{str(part)[:64]}…"
+            out += f".{name}" if out else name
     return out
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from llm_gateway.config import load_catalog
+from llm_gateway.config.reading import ConfigReadTimeout, read_catalog
 from llm_gateway.errors import ConfigError, NotFound
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
@@ -109,10 +109,12 @@ async def validate(request: Request) -> dict[str, Any]:
     gateway = gateway_of(request)
     registry = gateway.registry
     try:
-        on_disk = load_catalog(registry.config_dir)
+        on_disk = await read_catalog(registry.reload_dir)
         issues: list[str] = []
     except ConfigError as exc:
         on_disk, issues = None, [str(issue) for issue in exc.issues]
+    except ConfigReadTimeout as exc:
+        on_disk, issues = None, [str(exc)]
     node_errors = node_selection_errors(gateway)
     bad_overrides = _override_issues(gateway)
     return {

@@ -7,11 +7,15 @@ selection cache.
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from llm_gateway.errors import GatewayError
+from llm_gateway.config.catalog import Catalog
+from llm_gateway.config.reading import ConfigReadTimeout, read_catalog, shrinking_problems
+from llm_gateway.errors import ConfigError, GatewayError
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.routes.admin_models import (
@@ -112,19 +116,34 @@ async def delete_override(node: str, request: Request, caller: AdminDep) -> dict
 
 
 @router.post("/policies/reload", response_model=ReloadOut, summary="Reload the config files")
-async def reload_policies(request: Request, caller: AdminDep) -> dict[str, Any]:
-    """Swap in the files' current content; on any issue answer 422 and keep the old config."""
+async def reload_policies(
+    request: Request,
+    caller: AdminDep,
+    force: bool = Query(
+        False, description="Apply even a configuration that has no model or drops nodes"
+    ),
+) -> dict[str, Any]:
+    """Swap in the files' current content; on any issue answer 422 and keep the old config.
+
+    The files are read and checked in a worker thread, within a time bound. A configuration
+    that would leave no model, or remove nodes that are defined now (what an emptied or
+    truncated file looks like), is refused unless ``force=true`` (audited as forced).
+    """
     gateway = gateway_of(request)
     registry = gateway.registry
     before = registry.version
-    issues = registry.reload()
-    if issues:
-        raise AdminRequestRejected(
-            f"configuration not reloaded ({len(issues)} issue(s)); the previous one stays live",
-            {"issues": [str(issue) for issue in issues]},
-            param="config",
-            code="invalid_config",
-        )
+    async with _RELOADS:
+        catalog = await _read_for_reload(registry.reload_dir)
+        problems = shrinking_problems(registry.catalog, catalog)
+        if problems and not force:
+            raise AdminRequestRejected(
+                "configuration not reloaded: " + "; ".join(problems) + " (send force=true to "
+                "apply it anyway); the previous one stays live",
+                {"issues": problems},
+                param="config",
+                code="reload_would_remove",
+            )
+        registry.install(catalog)
     warnings = [
         f"override {node} → {o.model_id}: {'; '.join(problems)}"
         for node, o in gateway.signals.snapshot().overrides.items()
@@ -138,6 +157,8 @@ async def reload_policies(request: Request, caller: AdminDep) -> dict[str, Any]:
         target=str(registry.config_dir),
         before={"config_version": before},
         after={"config_version": registry.version},
+        forced=bool(force and problems),
+        detail="; ".join(problems) if force and problems else None,
     )
     return {
         "status": "reloaded",
@@ -147,6 +168,28 @@ async def reload_policies(request: Request, caller: AdminDep) -> dict[str, Any]:
         "nodes": len(registry.get_all_nodes()),
         "warnings": warnings,
     }
+
+
+_RELOADS = asyncio.Lock()  # one reload at a time: the second sees the first's result
+
+
+async def _read_for_reload(config_dir: Path | None) -> Catalog:
+    try:
+        return await read_catalog(config_dir)
+    except ConfigError as exc:
+        raise AdminRequestRejected(
+            f"configuration not reloaded ({len(exc.issues)} issue(s)); the previous one stays live",
+            {"issues": [str(issue) for issue in exc.issues]},
+            param="config",
+            code="invalid_config",
+        ) from None
+    except ConfigReadTimeout as exc:
+        raise AdminRequestRejected(
+            f"configuration not reloaded: {exc}; the previous one stays live",
+            {"issues": [str(exc)]},
+            param="config",
+            code="reload_timeout",
+        ) from None
 
 
 @router.get("/audit", response_model=AuditOut, summary="The audit log of admin changes")
