@@ -6,6 +6,12 @@ completion, or the opening of a stream up to its first token), and on a Provider
 pure :class:`~llm_gateway.resilience.retry.RetryPolicy` decide: retry the same model after a
 delay, fall back to the next, or surface the error to the caller. When every model failed it
 raises :class:`~llm_gateway.errors.AllModelsFailed` naming each failure.
+
+What the breakers and selection signals hear of a request's failures is decided per request
+(:mod:`llm_gateway.resilience.attribution`): at most one failure per model, none for a failure
+that repeats identically on a second model (the request is at fault: it is surfaced there), told
+when the chain ends. A retry is never waited for once the model's circuit is open or its probe
+failed: the next model is tried at once.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
+
+import orjson
 
 from llm_gateway.errors import (
     AllModelsFailed,
@@ -25,12 +33,14 @@ from llm_gateway.errors import (
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    RequestSuspected,
 )
 from llm_gateway.exchange import AttemptRecord, Plan
 from llm_gateway.model_policy import ModelPolicy
 from llm_gateway.providers.base import Provider, ProviderRequest
+from llm_gateway.resilience.attribution import RequestFailures, SharedFailures
 from llm_gateway.resilience.circuit import CircuitBreakers
-from llm_gateway.resilience.retry import RetryAction, RetryPolicy
+from llm_gateway.resilience.retry import RetryAction, RetryDecision, RetryPolicy
 from llm_gateway.selection.signals import InMemorySignals
 
 T = TypeVar("T")
@@ -46,6 +56,7 @@ class ChainRunner:
     signals: InMemorySignals
     retry: RetryPolicy
     fallback_enabled: bool = True
+    shared: SharedFailures = field(default_factory=SharedFailures)
     clock: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
 
@@ -55,11 +66,21 @@ class ChainRunner:
         """First success of ``call`` along the plan's chain; raises AllModelsFailed or the
         surfaced ProviderError."""
         failures: list[ProviderError] = []
-        for policy in self._candidates(plan, failures, skip):
-            outcome = await self._attempt_model(plan, policy, call, failures)
-            if outcome is not _FAILED:
-                return policy, cast(T, outcome)
+        seen = RequestFailures()
+        try:
+            for policy in self._candidates(plan, failures, skip):
+                outcome = await self._attempt_model(plan, policy, call, failures, seen)
+                if outcome is not _FAILED:
+                    return policy, cast(T, outcome)
+        finally:
+            self._settle(seen)
         raise AllModelsFailed(failures or [_deadline_error(plan)])
+
+    def _settle(self, seen: RequestFailures) -> None:
+        for policy, error, latency_ms in seen.counted():
+            self.record_failure(policy, error, latency_ms)
+        for model in seen.excused():
+            self.circuits.release_probe(model)  # a probe of this request proved nothing
 
     def request_for(self, plan: Plan, policy: ModelPolicy, body: Any = None) -> ProviderRequest:
         """The provider's view of the request: model swapped for the provider's id."""
@@ -118,7 +139,12 @@ class ChainRunner:
             yield policy
 
     async def _attempt_model(
-        self, plan: Plan, policy: ModelPolicy, call: Call[T], failures: list[ProviderError]
+        self,
+        plan: Plan,
+        policy: ModelPolicy,
+        call: Call[T],
+        failures: list[ProviderError],
+        seen: RequestFailures,
     ) -> T | object:
         model = policy.logical_id
         retries = 0
@@ -133,16 +159,15 @@ class ChainRunner:
             except ProviderError as error:
                 elapsed_ms = (self.clock() - started) * 1000
                 _label(error, policy)
-                self.record_failure(policy, error, elapsed_ms)
                 failures.append(error)
-                decision = self.retry.decide(error, retries, self._remaining(plan), self.rand)
-                if (
-                    isinstance(error, ContentFiltered)
-                    and plan.requirements.fallback_on_content_filter
-                ):
-                    decision = type(decision)(RetryAction.FALLBACK, 0.0, "node allows fallback")
+                repeated = error.counts_against_model and self._repeated(
+                    plan, seen, policy, error, elapsed_ms
+                )
+                decision = self._decide(plan, policy, error, retries, repeated)
                 plan.attempts.append(_failed(policy, started, elapsed_ms, error, retries, decision))
                 if decision.action is RetryAction.SURFACE:
+                    if repeated:
+                        raise RequestSuspected(error, failures) from error
                     raise
                 if decision.action is RetryAction.FALLBACK:
                     return _FAILED
@@ -162,12 +187,54 @@ class ChainRunner:
             )
             return result
 
+    def _repeated(
+        self,
+        plan: Plan,
+        seen: RequestFailures,
+        policy: ModelPolicy,
+        error: ProviderError,
+        latency_ms: float,
+    ) -> bool:
+        """True when this failure repeats one of another model of the request and other
+        requests have not been failing the same way (then it is the request's fault)."""
+        signature = seen.add(policy, error, latency_ms)
+        if signature is None:
+            return False
+        if self.shared.confirmed(signature, _digest(plan.request), self.clock()):
+            seen.acquit(signature)
+            return False
+        return True
+
+    def _decide(
+        self, plan: Plan, policy: ModelPolicy, error: ProviderError, retries: int, repeated: bool
+    ) -> RetryDecision:
+        if repeated:
+            return RetryDecision(RetryAction.SURFACE, 0.0, "identical failure on another model")
+        decision = self.retry.decide(error, retries, self._remaining(plan), self.rand)
+        if isinstance(error, ContentFiltered) and plan.requirements.fallback_on_content_filter:
+            return RetryDecision(RetryAction.FALLBACK, 0.0, "node allows fallback")
+        if decision.action is RetryAction.RETRY and not self.circuits.would_allow(
+            policy.logical_id
+        ):
+            # Its circuit is open, or this attempt was its probe: waiting to retry only delays
+            # the fallback that will answer.
+            return RetryDecision(RetryAction.FALLBACK, 0.0, "circuit open: no retry")
+        return decision
+
     def _remaining(self, plan: Plan) -> float:
         """Seconds left until the request's deadline (RetryPolicy keeps its own margin)."""
         return plan.deadline_at - self.clock()
 
 
 _FAILED = object()
+
+
+def _digest(request: Any) -> int:
+    """Which request body this is, to tell different requests apart (failure path only)."""
+    try:
+        return hash(orjson.dumps(request, option=orjson.OPT_SORT_KEYS))
+    except TypeError:
+        return id(request)
 
 
 def _label(error: ProviderError, policy: ModelPolicy) -> None:

@@ -27,7 +27,8 @@ meets them and never escape it.
     │   ├── ContentFiltered              400; surfaced as is, never retried
     │   ├── ProviderAuthError            401/402/403 from upstream; never retried; 401/402 skip
     │   │                                  the provider's other models
-    │   └── ProviderBadRequest           other 4xx; surfaced, never retried
+    │   ├── ProviderBadRequest           other 4xx; surfaced, never retried
+    │   └── RequestSuspected             one request failed identically on two models; surfaced
     └── AllModelsFailed                  400/502/503/504 (from the last failure); names each attempt
 """
 
@@ -267,6 +268,28 @@ class ProviderBadRequest(ProviderError):
     error_type = "invalid_request_error"
     fallback = False
     counts_against_model = False
+
+
+class RequestSuspected(ProviderError):
+    """The same failure on two models of one request's chain, and other requests are not
+    failing that way: the request, not the models, is the likely cause. Surfaced with the
+    upstream's status; not counted against any model."""
+
+    counts_against_model = False
+    fallback = False
+    code = "request_suspected"
+
+    def __init__(self, cause: ProviderError, failures: list[ProviderError]) -> None:
+        models = sorted({f.model for f in failures if f.model})
+        super().__init__(
+            f"{cause.message} (the same failure on {len(models)} models: {', '.join(models)}; "
+            "the request, not the models, is the likely cause)",
+            model=cause.model,
+            provider=cause.provider,
+            upstream_status=cause.upstream_status,
+        )
+        self.status_code = cause.status_code if cause.status_code < 500 else 502
+        self.error_type = cause.error_type
 
 
 class AllModelsFailed(GatewayError):

@@ -78,6 +78,7 @@ class AttemptRecord:
     retry_index: int = 0
     decision: str | None = None
     skipped: bool = False
+    billed: dict[str, Any] | None = None  # a cut stream attempt's share of the bill
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -87,7 +88,7 @@ class AttemptRecord:
             "ok": self.ok,
             "retry_index": self.retry_index,
         }
-        for name in ("error", "error_type", "upstream_status", "decision"):
+        for name in ("error", "error_type", "upstream_status", "decision", "billed"):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value

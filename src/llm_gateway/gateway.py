@@ -359,13 +359,7 @@ def build_gateway(
         selector=ModelSelector(registry, signals),
         signals=signals,
         providers=providers,
-        circuits=CircuitBreakers(
-            CircuitConfig(
-                failure_threshold=settings.GATEWAY_CIRCUIT_FAILURE_THRESHOLD,
-                base_cooldown_s=settings.GATEWAY_CIRCUIT_COOLDOWN_S,
-                max_cooldown_s=settings.GATEWAY_CIRCUIT_MAX_COOLDOWN_S,
-            )
-        ),
+        circuits=CircuitBreakers(CircuitConfig.from_settings(settings)),
         tracer=Tracer(
             sampling_rate=settings.GATEWAY_TRACE_SAMPLING_RATE,
             retention_hours=settings.GATEWAY_METRICS_RETENTION_HOURS,

@@ -88,8 +88,8 @@ class Settings(BaseSettings):
 
     # Circuit breaker
     GATEWAY_CIRCUIT_FAILURE_THRESHOLD: int = Field(default=5, ge=1)
-    GATEWAY_CIRCUIT_COOLDOWN_S: float = Field(default=2.0, gt=0)
-    GATEWAY_CIRCUIT_MAX_COOLDOWN_S: float = Field(default=30.0, gt=0)
+    GATEWAY_CIRCUIT_COOLDOWN_S: float = Field(default=1.0, gt=0)
+    GATEWAY_CIRCUIT_MAX_COOLDOWN_S: float = Field(default=5.0, gt=0)
 
     # The built-in simulated provider: an explicit opt-in (make run sets it when no key is set)
     GATEWAY_SIMULATE: bool = False

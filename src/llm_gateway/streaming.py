@@ -9,6 +9,12 @@ recovered on the next model of the chain from what the caller already has:
    accepted only if it begins with exactly the text already sent, which is then skipped;
 3. if neither works the stream ends with an in-band error event naming the original cause —
    never a truncated answer that looks complete.
+
+A recovered answer is one answer to the caller: every chunk carries the model that began it,
+and its usage (and ``cost``, as in a non-streamed answer) accounts for every attempt the
+providers bill — the cut attempt's prompt and the text it produced (estimated, since its usage
+never arrived) plus the continuation's reported usage. The final usage chunk then names the
+models that wrote the answer (``x_gateway.models``), and the trace has each attempt's share.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from llm_gateway.cost import ZERO_COST, CostBreakdown, estimate_cost
+from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost, estimate_cost
 from llm_gateway.errors import (
     AllModelsFailed,
     ContentFiltered,
@@ -62,6 +68,10 @@ class GatewayStream:
         self._sent_tool_calls = False
         self._finished = False
         self._partial_cost = Decimal(0)
+        self._partial_prompt = 0  # billed by cut attempts (estimated)
+        self._partial_completion = 0
+        self._attempt_start = 0  # characters sent before the current attempt began
+        self._models: list[str] = []  # the models that wrote the answer, in order
         self._id = f"chatcmpl-{plan.trace_id}"
         self._created = int(time.time())
         self._closed = False
@@ -75,6 +85,7 @@ class GatewayStream:
             self.error = error
             await self._gateway.finish(self.plan, None, None, error)
             raise
+        self._models.append(self.model.logical_id)
         self.overhead_ms = self._gateway.overhead_ms(self.plan)
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
@@ -132,6 +143,10 @@ class GatewayStream:
                 data.pop("usage", None)
                 if not data.get("choices"):
                     return None, skip
+            else:
+                data["usage"] = self._caller_usage(chunk.usage, data.get("usage"))
+                if len(self._models) > 1:
+                    data["x_gateway"] = {"models": list(self._models), "recovered": True}
         choices = data.get("choices") or ()
         if choices:
             delta = choices[0].get("delta") or {}
@@ -144,9 +159,20 @@ class GatewayStream:
             if chunk.finish_reason:
                 self._finished = True
         data["id"] = self._id
-        data["model"] = self.model.logical_id if self.model else data.get("model")
+        data["model"] = self._models[0] if self._models else data.get("model")
         data["created"] = self._created
         return data, skip
+
+    def _caller_usage(self, usage: Usage, reported: Any) -> dict[str, Any]:
+        """The provider's usage object plus what the cut attempts billed, and the cost."""
+        out = dict(reported) if isinstance(reported, dict) else {}
+        prompt = usage.prompt_tokens + self._partial_prompt
+        completion = usage.completion_tokens + self._partial_completion
+        out.update(prompt_tokens=prompt, completion_tokens=completion)
+        out["total_tokens"] = prompt + completion
+        assert self.model is not None
+        out["cost"] = float(self.settled_cost(compute_cost(usage, self.model)).total)
+        return out
 
     async def _recover(self, cause: ProviderError) -> _Opened | None:
         """Continue on the next model from what was sent; None when that is impossible."""
@@ -165,6 +191,7 @@ class GatewayStream:
         except GatewayError:
             self.error = _stream_failure(cause)
             return None
+        self._models.append(self.model.logical_id)
         await _close(self._opened.rest) if self._opened else None
         self._opened = opened
         return opened
@@ -177,7 +204,22 @@ class GatewayStream:
         return cause.fallback
 
     def _record_partial(self, policy: ModelPolicy) -> None:
-        self._partial_cost += estimate_cost(policy, self.plan.input_tokens, self._sent_tokens())
+        """What the cut attempt is billed: its prompt and the text it produced (estimated)."""
+        tokens = self._attempt_tokens()
+        cost = estimate_cost(policy, self.plan.input_tokens, tokens)
+        self._partial_cost += cost
+        self._partial_prompt += self.plan.input_tokens
+        self._partial_completion += tokens
+        self._attempt_start = sum(len(piece) for piece in self._sent)
+        for attempt in reversed(self.plan.attempts):
+            if attempt.model == policy.logical_id and attempt.ok:
+                attempt.billed = {
+                    "prompt_tokens": self.plan.input_tokens,
+                    "completion_tokens": tokens,
+                    "cost": str(cost),
+                    "estimated": True,
+                }
+                break
 
     async def _open_fresh(self, policy: ModelPolicy, request: ProviderRequest) -> _Opened:
         return await _open_until_payload(self._gateway.runner.provider_for(policy), request)
@@ -211,7 +253,7 @@ class GatewayStream:
         """
         extra = self._partial_cost
         if cost.source == ZERO_COST.source and self.model is not None:
-            extra += estimate_cost(self.model, self.plan.input_tokens, self._sent_tokens())
+            extra += estimate_cost(self.model, self.plan.input_tokens, self._attempt_tokens())
         if not extra:
             return cost
         return CostBreakdown(
@@ -223,8 +265,9 @@ class GatewayStream:
             source="estimated" if cost.source == ZERO_COST.source else f"{cost.source}+estimated",
         )
 
-    def _sent_tokens(self) -> int:
-        return max(1, len("".join(self._sent)) // 4)
+    def _attempt_tokens(self) -> int:
+        """Tokens of the text the current attempt produced (about 4 characters a token)."""
+        return max(1, (sum(len(piece) for piece in self._sent) - self._attempt_start) // 4)
 
 
 def _with_prefill(body: Any, sent: str) -> dict[str, Any]:

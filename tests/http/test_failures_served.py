@@ -156,3 +156,95 @@ def test_every_circuit_open_is_a_503_that_says_so(
         pytest.fail("some model was still called after 20 requests")
     assert response.status_code == 503
     assert "circuit open" in response.json()["error"]["message"]
+
+
+def circuits_not_closed(url: str) -> list[str]:
+    health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH, timeout=5).json()
+    return [m for m, state in health["models"].items() if state["consecutive_failures"]]
+
+
+def test_a_request_that_breaks_every_model_cannot_open_their_circuits(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    """The upstream breaks (500, same message) on whatever model this one request is sent
+    to: the chain stops at the second identical failure, the caller is told it looks like the
+    request, and no model's health suffers — so the next caller is served by its own model."""
+    simulator.set_scenario(faults("*", {"kind": "error", "status": 500, "message": "crash"}))
+    for _ in range(3):
+        simulator.clear()
+        response = chat(gateway_url)
+        assert response.status_code == 502
+        assert response.json()["error"]["code"] == "request_suspected"
+        assert len(simulator.attempts()) <= 2 * 4  # two models, each with its retries
+        assert len({a.model for a in simulator.attempts()}) == 2
+    assert circuits_not_closed(gateway_url) == []
+    simulator.set_scenario({"zero_latency": True})
+    answer = chat(gateway_url)
+    assert answer.status_code == 200
+    assert answer.json()["model"] == "gemini-2.5-pro"
+
+
+def test_different_requests_failing_the_same_way_is_the_provider_and_counts(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    simulator.set_scenario(faults("*", {"kind": "error", "status": 500, "message": "crash"}))
+    codes = []
+    for n in range(4):
+        body = {"model": "gemini-2.5-pro", "messages": [{"role": "user", "content": f"q{n}"}]}
+        response = httpx.post(f"{gateway_url}/v1/chat/completions", json=body, timeout=30)
+        codes.append(response.json()["error"].get("code"))
+    assert codes[:2] == ["request_suspected"] * 2
+    assert codes[-1] == "all_models_failed"  # from the third distinct body on: an outage
+    assert "gemini-2.5-pro" in circuits_not_closed(gateway_url)
+
+
+@pytest.mark.parametrize(
+    "gateway_url",
+    [{"GATEWAY_CIRCUIT_FAILURE_THRESHOLD": 1, "GATEWAY_RETRY_DELAY": 1.0}],
+    indirect=True,
+)
+def test_no_retry_wait_once_the_circuit_is_open(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    """A failed probe (or an open circuit) sends the request to the fallback at once, without
+    the retry backoff a transient failure would get."""
+    simulator.set_scenario(faults(PRIMARY, {"kind": "error", "status": 503}))
+    chat(gateway_url)  # opens the primary's circuit (threshold 1)
+    time.sleep(1.1)  # the cool-down (1 s) passes: the next request is the probe
+    simulator.clear()
+    response = chat(gateway_url)
+    attempts = simulator.attempts()
+    assert response.status_code == 200
+    assert [a.model for a in attempts][0] == PRIMARY
+    assert [a.model for a in attempts].count(PRIMARY) == 1, "a failed probe is not retried"
+
+
+def test_a_recovered_stream_is_one_answer_with_every_attempt_billed(
+    simulator: SimulatorHandle, gateway_url: str
+) -> None:
+    """Cut after 12 tokens and continued on the fallback: every chunk names the model that
+    began the answer, and the usage (with its cost) covers the cut attempt's share too."""
+    simulator.set_scenario(faults(PRIMARY, {"kind": "stream_cut", "after_tokens": 12}))
+    body = {
+        "model": "gemini-2.5-pro",
+        "messages": MESSAGES,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "max_tokens": 40,
+    }
+    response = httpx.post(f"{gateway_url}/v1/chat/completions", json=body, timeout=30)
+    events = [e for e in data_events(response.text) if e != "[DONE]"]
+    assert data_events(response.text)[-1] == "[DONE]"
+    assert {e["model"] for e in events} == {"gemini-2.5-pro"}
+    text = "".join(
+        (e["choices"][0]["delta"].get("content") or "") for e in events if e.get("choices")
+    )
+    usage = next(e for e in events if e.get("usage"))
+    assert usage["usage"]["cost"] > 0
+    continued = [a for a in simulator.attempts() if a.model != PRIMARY]
+    assert continued, "the answer was continued on another model"
+    # The continuation alone reports fewer tokens than the whole answer; the caller's usage
+    # adds what the cut attempt generated.
+    assert usage["usage"]["completion_tokens"] >= len(text.split()) // 2
+    assert usage["x_gateway"]["models"][0] == "gemini-2.5-pro"
+    assert len(usage["x_gateway"]["models"]) == 2

@@ -8,7 +8,10 @@
 
 The cool-down of the n-th consecutive opening (n = ``trips`` before it, 0 for the first) is
 ``base_cooldown_s * multiplier**n`` capped at ``max_cooldown_s``: a model that keeps failing its
-probes is probed less and less often, but at least every ``max_cooldown_s``.
+probes is probed less and less often, but at least every ``max_cooldown_s``. That cap bounds how
+late a recovery is noticed, so it is short (5 s by default, 1 s doubling): an outage costs at
+most one probe per cool-down, and a model that is back is used again within seconds rather than
+the half-minute a long cap left every request on the fallback.
 
 The functions take a :class:`Circuit` value and the current time and return a new value; they
 never read a clock or mutate anything, so a Redis-backed holder can run the same logic inside
