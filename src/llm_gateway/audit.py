@@ -22,6 +22,8 @@ from typing import Any
 
 import orjson
 
+from llm_gateway.redaction import redact, redact_value
+
 logger = logging.getLogger("llm_gateway.audit")
 
 
@@ -74,14 +76,14 @@ class AuditLog:
         entry = AuditEntry(
             id=uuid.uuid4().hex,
             at=datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
-            actor=actor,
+            actor=redact(actor),
             action=action,
-            target=target,
-            before=before,
-            after=after,
+            target=redact(target),
+            before=redact_value(before),
+            after=redact_value(after),
             client=client,
             forced=forced,
-            detail=detail,
+            detail=redact(detail) if detail else detail,
         )
         with self._lock:
             self._entries.append(entry)

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llm_gateway.errors import AuthenticationFailed, ConfigError, ConfigIssue, PermissionDenied
+from llm_gateway.redaction import register_secret, register_secrets
 from llm_gateway.settings import Settings
 
 _NAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -52,8 +53,11 @@ class AdminAuth:
     @classmethod
     def from_settings(cls, settings: Settings) -> AdminAuth:
         if settings.GATEWAY_ADMIN_TOKEN is not None:
-            return cls(settings.GATEWAY_ADMIN_TOKEN.get_secret_value())
-        return cls(generate_admin_token(), generated=True)
+            auth = cls(settings.GATEWAY_ADMIN_TOKEN.get_secret_value())
+        else:
+            auth = cls(generate_admin_token(), generated=True)
+        register_secret(auth.token)
+        return auth
 
     def check(self, authorization: str | None) -> None:
         """Return when ``authorization`` carries the token; raise 401 / 403 otherwise."""
@@ -77,7 +81,8 @@ class ClientKeys:
     __slots__ = ("_by_digest",)
 
     def __init__(self, keys: Mapping[str, str] | None = None) -> None:
-        """``keys`` maps key → caller name."""
+        """``keys`` maps key → caller name (each key is masked in every log and error)."""
+        register_secrets(keys or {})
         self._by_digest = {_digest(key): name for key, name in (keys or {}).items()}
 
     @property

@@ -37,6 +37,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from llm_gateway.redaction import redact_value
+
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
@@ -53,14 +55,15 @@ class GatewayError(Exception):
             self.code = code
 
     def to_dict(self) -> dict[str, Any]:
-        """The OpenAI-compatible error body: ``{"error": {...}}``."""
+        """The OpenAI-compatible error body: ``{"error": {...}}``, every configured secret
+        masked (an upstream's message may echo a key)."""
         error: dict[str, Any] = {"type": self.error_type, "message": self.message}
         if self.param is not None:
             error["param"] = self.param
         if self.code is not None:
             error["code"] = self.code
         error.update(self.extra())
-        return {"error": error}
+        return {"error": redact_value(error)}
 
     def extra(self) -> dict[str, Any]:
         """Additional fields for the error body; subclasses add context here."""

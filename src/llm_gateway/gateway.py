@@ -37,6 +37,7 @@ from llm_gateway.model_selector import (
     set_model_selector,
 )
 from llm_gateway.providers.base import ProviderRequest, ProviderResponse, Usage
+from llm_gateway.redaction import install_log_redaction, register_secrets
 from llm_gateway.request_info import (
     implied_capabilities,
     new_trace_id,
@@ -347,6 +348,8 @@ def build_gateway(
 ) -> LLMGateway:
     """A gateway with its registry, selector, providers, breakers and tracer."""
     settings = settings or get_settings()
+    register_secrets(settings.secret_values())
+    install_log_redaction()
     registry = registry or ModelPolicyRegistry(settings.config_dir)
     signals = signals or InMemorySignals()
     if providers is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from llm_gateway.model_selector import SelectionContext
+from llm_gateway.redaction import redact
 from llm_gateway.resilience.circuit import CircuitState
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
             "provider": policy.provider,
             "circuit": circuit.state.value if circuit else CircuitState.CLOSED.value,
             "consecutive_failures": circuit.consecutive_failures if circuit else 0,
-            "last_error": circuit.last_error if circuit else None,
+            "last_error": redact(circuit.last_error) if circuit and circuit.last_error else None,
             "recent_error_rate": round(observed.error_rate, 4) if observed else None,
             "latency_ms": round(observed.latency_ms, 1) if observed else None,
             "enabled": policy.enabled,

@@ -130,6 +130,21 @@ class Settings(BaseSettings):
 
         return resolve_config_dir(self.GATEWAY_CONFIG_DIR)
 
+    def secret_values(self) -> list[str]:
+        """Every secret these settings carry: keys, tokens, URL passwords (for redaction)."""
+        from llm_gateway.redaction import url_password
+
+        values = [
+            self.OPENROUTER_API_KEY,
+            self.GATEWAY_ADMIN_TOKEN,
+        ]
+        out = [v.get_secret_value() for v in values if v is not None]
+        for url in (self.REDIS_URL, self.DATABASE_URL):
+            password = url_password(url.get_secret_value()) if url is not None else None
+            if password:
+                out.append(password)
+        return out
+
     @property
     def use_simulator(self) -> bool:
         """True when requests go to the built-in simulated provider instead of OpenRouter

@@ -38,6 +38,7 @@ from llm_gateway.errors import (
 from llm_gateway.exchange import Plan
 from llm_gateway.model_policy import Capability, ModelPolicy
 from llm_gateway.providers.base import ProviderRequest, StreamChunk, Usage
+from llm_gateway.redaction import redact
 
 if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
@@ -240,7 +241,7 @@ class GatewayStream:
     def _error_event(self, cause: ProviderError) -> dict[str, Any]:
         error = self.error or _stream_failure(cause)
         body = error.to_dict()
-        body["error"]["message"] = (
+        body["error"]["message"] = redact(
             f"stream interrupted after {len(''.join(self._sent))} characters and could not be "
             f"recovered: {cause.describe()}"
         )

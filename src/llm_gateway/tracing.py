@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
+from llm_gateway.redaction import redact
+
 _BUCKET_S = 60
 # Log-spaced duration histogram edges in ms: 0.25 ms .. ~17 min, ~12% apart.
 _EDGES = tuple(0.25 * 1.12**i for i in range(160))
@@ -178,7 +180,9 @@ def render_trace(trace: dict[str, Any]) -> dict[str, Any]:
 
 
 def _render(value: Any) -> Any:
-    if value is None or isinstance(value, str | int | float | bool):
+    if isinstance(value, str):
+        return redact(value)  # attempt errors carry upstream text
+    if value is None or isinstance(value, int | float | bool):
         return value
     if isinstance(value, list | tuple):
         return [_render(item) for item in value]

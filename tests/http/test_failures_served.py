@@ -215,7 +215,7 @@ def test_no_retry_wait_once_the_circuit_is_open(
     response = chat(gateway_url)
     attempts = simulator.attempts()
     assert response.status_code == 200
-    assert [a.model for a in attempts][0] == PRIMARY
+    assert attempts[0].model == PRIMARY
     assert [a.model for a in attempts].count(PRIMARY) == 1, "a failed probe is not retried"
 
 

@@ -38,6 +38,7 @@ from llm_gateway.errors import (
     ProviderStreamError,
     ProviderUnavailable,
 )
+from llm_gateway.redaction import redact as redact_secrets
 
 MAX_MESSAGE_CHARS = 400
 MAX_RETRY_AFTER_S = 24 * 3600.0
@@ -293,10 +294,9 @@ def _message_of(
 
 
 def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` masked (no-op for an empty secret)."""
-    if secret and len(secret) >= 4 and secret in text:
-        return text.replace(secret, "[redacted]")
-    return text
+    """``text`` with ``secret`` and every registered secret masked, in any case, whole or by a
+    prefix of 8 characters or more (:mod:`llm_gateway.redaction`)."""
+    return redact_secrets(text, secret)
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

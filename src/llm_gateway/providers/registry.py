@@ -26,6 +26,7 @@ from llm_gateway.errors import ConfigError, ConfigIssue, ProviderAuthError
 from llm_gateway.providers.base import Provider
 from llm_gateway.providers.openai_compatible import Endpoint, OpenAICompatibleProvider
 from llm_gateway.providers.openrouter import create_openrouter_provider
+from llm_gateway.redaction import register_secret
 from llm_gateway.settings import Settings
 
 ProviderFactory = Callable[[ProviderConfig, Settings], Provider]
@@ -48,6 +49,7 @@ def api_key_of(config: ProviderConfig) -> SecretStr | None:
             "(its api_key_env) is not set",
             provider=config.name,
         )
+    register_secret(value)
     return SecretStr(value)
 
 

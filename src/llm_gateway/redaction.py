@@ -1,0 +1,143 @@
+"""Masking every configured secret wherever text may carry one.
+
+An upstream's error body can echo the key it was sent — whole, upper-cased, or cut short — and
+such text travels on to callers, logs, traces, health and the audit log. :func:`redact` masks,
+case-insensitively, each registered secret and any run of at least :data:`MIN_PREFIX` of its
+leading characters (a secret shorter than that only as a whole), replacing it with
+``[redacted]``.
+
+Secrets are registered as the process learns them (:func:`register_secret`): the settings'
+keys, tokens and URL passwords, each provider key when it is read, each client API key. The set
+only grows, and is shared by the whole process, so the log-record factory installed by
+:func:`install_log_redaction` masks what any logger, ours or a library's, writes.
+
+Cost: one ``str.lower`` and one ``find`` per secret on each call; it runs on error paths, log
+records and admin reads, never on a successful request's chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+MIN_PREFIX = 8
+MIN_SECRET = 4
+MASK = "[redacted]"
+
+_lock = threading.Lock()
+_secrets: tuple[str, ...] = ()  # lower-cased, longest first
+
+
+def register_secret(secret: str | None) -> None:
+    """Mask ``secret`` from now on (ignored when shorter than :data:`MIN_SECRET`)."""
+    global _secrets
+    if not secret:
+        return
+    value = secret.strip().lower()
+    if len(value) < MIN_SECRET or value in _secrets:
+        return
+    with _lock:
+        _secrets = tuple(sorted({*_secrets, value}, key=len, reverse=True))
+
+
+def register_secrets(secrets: Iterable[str | None]) -> None:
+    for secret in secrets:
+        register_secret(secret)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password of a URL like ``redis://:pw@host`` (None when it has none)."""
+    if not url:
+        return None
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
+def redact(text: str, *extra: str | None) -> str:
+    """``text`` with every registered secret (and ``extra``) masked, in any case, whole or by
+    a prefix of at least :data:`MIN_PREFIX` characters."""
+    secrets = _secrets
+    if extra:
+        secrets = (*secrets, *(e.lower() for e in extra if e and len(e) >= MIN_SECRET))
+    if not secrets or not text:
+        return text
+    lower = text.lower()
+    spans: list[tuple[int, int]] = []
+    for secret in secrets:
+        spans.extend(_occurrences(lower, secret))
+    if not spans:
+        return text
+    return _mask(text, spans)
+
+
+def redact_value(value: Any) -> Any:
+    """:func:`redact` applied to every string inside a JSON-like value."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_value(item) for item in value]
+    return value
+
+
+def _occurrences(lower: str, secret: str) -> list[tuple[int, int]]:
+    head = secret[:MIN_PREFIX] if len(secret) > MIN_PREFIX else secret
+    spans = []
+    start = lower.find(head)
+    while start >= 0:
+        end = start + len(head)
+        while end - start < len(secret) and end < len(lower) and lower[end] == secret[end - start]:
+            end += 1
+        spans.append((start, end))
+        start = lower.find(head, end)
+    return spans
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if end <= position:
+            continue
+        out.append(text[position : max(start, position)])
+        out.append(MASK)
+        position = end
+    out.append(text[position:])
+    return "".join(out)
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Mask secrets in every log record the process creates (message, arguments and the
+    formatted exception), whichever logger writes it. Idempotent."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        if _secrets:
+            _redact_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def _redact_record(record: logging.LogRecord) -> None:
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed format string: leave it to logging to report
+        return
+    record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
