@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     GATEWAY_MAX_BODY_BYTES: int = Field(default=4 * 1024 * 1024, ge=1024)
     GATEWAY_MAX_HEADER_BYTES: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     GATEWAY_MAX_HEADER_COUNT: int = Field(default=100, ge=8, le=10_000)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or CIDRs, "*" for any); none by default, so a client cannot pick its address.
+    GATEWAY_TRUSTED_PROXIES: str = ""
     GATEWAY_SHUTDOWN_GRACE_S: float = Field(default=30.0, ge=0)
     GATEWAY_REQUEST_RECEIVE_TIMEOUT_S: float = Field(default=60.0, gt=0)
     GATEWAY_LOG_LEVEL: str = "WARNING"

@@ -76,6 +76,8 @@ def serve(
         workers=worker_count,
         loop="uvloop",
         http=GatewayHttpProtocol,
+        proxy_headers=bool(settings.GATEWAY_TRUSTED_PROXIES.strip()),
+        forwarded_allow_ips=settings.GATEWAY_TRUSTED_PROXIES.strip() or None,
         lifespan="on",
         access_log=False,
         log_level=level,

@@ -1,6 +1,6 @@
 """``admin_gateway_router``: the migration guide's Admin Operations Guide, under
 ``/api/admin/gateway``, every endpoint behind ``Authorization: Bearer <GATEWAY_ADMIN_TOKEN>``
-(401 without it, 403 with a wrong one).
+(401 without it, 403 with a wrong one, 429 with Retry-After once a client keeps failing).
 
     GET    /health                    gateway health
     POST   /test-selection            {"node_name", "capabilities", "strategy"?} → selection
@@ -35,6 +35,10 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorResponse, "description": "Wrong admin token"},
     404: {"model": ErrorResponse, "description": "Unknown node or trace"},
     422: {"model": ErrorResponse, "description": "Invalid body, or a change that was refused"},
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many failed authentications from this client (Retry-After)",
+    },
 }
 
 admin_gateway_router = APIRouter(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
@@ -19,6 +21,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from llm_gateway.audit import AuditLog
 from llm_gateway.auth import AdminAuth, ClientKeys
+from llm_gateway.auth_throttle import FailedAuthThrottle, credential_key
+from llm_gateway.errors import AuthenticationFailed, PermissionDenied
 from llm_gateway.gateway import LLMGateway, get_llm_gateway
 from llm_gateway.middleware.trace_context import choose_trace_id
 from llm_gateway.settings import Settings, get_settings
@@ -36,6 +40,7 @@ class HttpServices:
     admin_auth: AdminAuth
     client_keys: ClientKeys
     audit: AuditLog
+    auth_throttle: FailedAuthThrottle
 
     @classmethod
     def from_settings(cls, settings: Settings) -> HttpServices:
@@ -44,6 +49,7 @@ class HttpServices:
             admin_auth=AdminAuth.from_settings(settings),
             client_keys=ClientKeys.from_settings(settings),
             audit=AuditLog(settings.GATEWAY_AUDIT_LOG_FILE),
+            auth_throttle=FailedAuthThrottle(),
         )
 
 
@@ -92,10 +98,12 @@ def trace_id_of(request: Request) -> str:
 
 def client_identity(request: Request) -> str | None:
     """The caller's key name when client keys are configured (401 otherwise); else None."""
-    keys = services_of(request).client_keys
-    if not keys.enabled:
+    services = services_of(request)
+    if not services.client_keys.enabled:
         return None
-    return keys.identify(request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    with _throttled_on_failure(services, request, authorization):
+        return services.client_keys.identify(authorization)
 
 
 _admin_bearer = HTTPBearer(
@@ -109,12 +117,30 @@ async def require_admin(
     request: Request,
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Security(_admin_bearer)],
 ) -> AdminCaller:
-    """401 without a bearer token, 403 with a wrong one; else who is calling."""
-    services_of(request).admin_auth.check(request.headers.get("authorization"))
+    """401 without a bearer token, 403 with a wrong one (429 once a client keeps failing);
+    else who is calling."""
+    services = services_of(request)
+    authorization = request.headers.get("authorization")
+    with _throttled_on_failure(services, request, authorization):
+        services.admin_auth.check(authorization)
     label = request.headers.get("x-gateway-actor") or "admin"
     actor = _ACTOR.sub("", label)[:64] or "admin"
     client = request.client.host if request.client else None
     return AdminCaller(actor=actor, client=client)
+
+
+@contextmanager
+def _throttled_on_failure(
+    services: HttpServices, request: Request, authorization: str | None
+) -> Iterator[None]:
+    """Count an authentication failure against the client's address and the credential it
+    presented; past their budget the failure is answered 429 instead of 401/403."""
+    try:
+        yield
+    except (AuthenticationFailed, PermissionDenied):
+        address = request.client.host if request.client else "unknown"
+        services.auth_throttle.failed(f"address:{address}", credential_key(authorization))
+        raise
 
 
 client_bearer = HTTPBearer(
