@@ -52,9 +52,17 @@ def _resolve(
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """Who asks and for what: node, strategy, trace id, caller identity, an explicit model."""
+    """Who asks and for what: node, strategy, trace id, caller identity, an explicit model.
+
+    ``node_name`` is the node selection serves (a configured node, one matching a pattern
+    entry, else ``default``); ``node_label`` the bounded name it is counted under in metrics and
+    aggregates (see ``Catalog.node_label``); ``caller_node`` what the caller asked for when that
+    differs (capped, kept in the trace only).
+    """
 
     node_name: str = "default"
+    node_label: str = "default"
+    caller_node: str | None = None
     strategy: SelectionStrategy | None = None
     trace_id: str | None = None
     user_id: str | None = None

@@ -63,6 +63,10 @@ __all__ = [
 ]
 
 
+DEFAULT_NODE = "default"
+_MAX_NODE_NAME = 128  # a longer node name is served under its pattern entry
+
+
 class AdmissionHook(Protocol):
     """Budgets and rate limits: reserve before the call, settle after it."""
 
@@ -132,7 +136,7 @@ class LLMGateway:
         works unchanged: it names the logical model with that id (the first in file order).
         """
         requested: str | None = None
-        node_name = node or "default"
+        node_name = node or DEFAULT_NODE
         if model_field and model_field != "auto":
             if self.registry.find_policy(model_field) is not None:
                 requested = model_field
@@ -147,8 +151,13 @@ class LLMGateway:
                     param="model",
                     code="model_not_found",
                 )
+        catalog = self.registry.catalog
+        label = catalog.node_label(node_name)
+        served = node_name if label != DEFAULT_NODE or node_name == DEFAULT_NODE else DEFAULT_NODE
         return Route(
-            node_name=node_name,
+            node_name=served if len(served) <= _MAX_NODE_NAME else label,
+            node_label=label,
+            caller_node=None if served == node_name else node_name[:_MAX_NODE_NAME],
             strategy=parse_strategy(strategy),
             trace_id=trace_id,
             user_id=user_id,
@@ -298,7 +307,7 @@ class LLMGateway:
             duration_ms=duration_ms,
             ok=ok,
             model=policy.logical_id if policy else None,
-            node=plan.route.node_name,
+            node=plan.route.node_label,
             cost=final.total,
             capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
             detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),

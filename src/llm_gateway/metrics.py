@@ -87,7 +87,7 @@ class GatewayMetrics:
     ) -> None:
         model = policy.logical_id if policy else "none"
         status = status or ("ok" if error is None else error.error_type)
-        node = plan.route.node_name
+        node = plan.route.node_label  # bounded: configured names and patterns only
         self.requests[(node, model, status)] += 1
         histogram = self.duration.get(node)
         if histogram is None:

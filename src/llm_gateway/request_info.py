@@ -60,6 +60,7 @@ def trace_detail(
         "ok": error is None,
         "status": status or ("ok" if error is None else "error"),
         "node_name": plan.route.node_name,
+        "caller_node": plan.route.caller_node,
         "strategy": selection.strategy.value,
         "stream": plan.stream,
         "requested_model": plan.route.requested_model,

@@ -65,7 +65,11 @@ class Tracer:
         self._max_traces = max_traces
         self._clock = clock
         self._rand = rand
-        self._traces: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        # Keyed by request (ids made here, unique), grouped by trace id: a caller reusing an
+        # X-Trace-Id never overwrites another request's trace.
+        self._traces: OrderedDict[int, dict[str, Any]] = OrderedDict()
+        self._by_trace: dict[str, list[int]] = {}
+        self._next_key = 0
         self._buckets: OrderedDict[int, _MinuteBucket] = OrderedDict()
 
     def record(
@@ -99,15 +103,35 @@ class Tracer:
             return
         trace = detail()
         trace["timestamp"] = now
-        self._traces[trace_id] = trace
-        if len(self._traces) > self._max_traces:
-            self._traces.popitem(last=False)
+        self._keep(trace_id, trace)
         if self.sink is not None:
             self.sink.submit(render_trace(trace))
 
+    def _keep(self, trace_id: str, trace: dict[str, Any]) -> None:
+        key = self._next_key = self._next_key + 1
+        trace.setdefault("request_key", key)
+        self._traces[key] = trace
+        self._by_trace.setdefault(trace_id, []).append(key)
+        if len(self._traces) > self._max_traces:
+            _, oldest = self._traces.popitem(last=False)
+            keys = self._by_trace.get(oldest["trace_id"], [])
+            if keys:
+                keys.pop(0)  # the oldest of its trace is the oldest kept
+            if not keys:
+                self._by_trace.pop(oldest["trace_id"], None)
+
     def get_trace(self, trace_id: str) -> dict[str, Any] | None:
-        trace = self._traces.get(trace_id)
-        return render_trace(trace) if trace is not None else None
+        """The newest request of ``trace_id``, with ``requests``: every kept request of that
+        trace (newest first, each rendered in full) when there is more than one."""
+        keys = self._by_trace.get(trace_id)
+        if not keys:
+            return None
+        traces = [render_trace(self._traces[key]) for key in reversed(keys)]
+        newest = dict(traces[0])
+        newest["request_count"] = len(traces)
+        if len(traces) > 1:
+            newest["requests"] = traces
+        return newest
 
     def list_traces(
         self, hours: float = 1.0, limit: int = 100, *, errors_only: bool = False

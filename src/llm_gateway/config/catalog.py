@@ -76,6 +76,17 @@ class Catalog:
                 return self.nodes[pattern].model_copy(update={"node_name": node_name})
         return None
 
+    def node_label(self, node_name: str) -> str:
+        """The bounded name ``node_name`` is counted under in metrics and aggregates: itself
+        when configured, the pattern entry it matches (``search_*``), else ``default``. Callers
+        choose node names freely; labels only come from the file."""
+        if node_name in self.nodes:
+            return node_name
+        for pattern in self._patterns:
+            if fnmatch.fnmatchcase(node_name, pattern):
+                return pattern
+        return DEFAULT_NODE
+
     def requirements_for(self, node_name: str) -> NodeRequirements:
         """What selection applies to ``node_name``: its own or pattern entry, else the
         ``default`` entry (renamed), else no requirements at all. Never None."""
