@@ -36,6 +36,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+MAX_ECHO_CHARS = 200
+
+
+def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """Client input as quoted in an error message: a string cut at ``limit`` characters (with how
+    long it really was), a small number as written, anything else by its type only, so an error
+    never grows with, nor fails on (deep nesting, huge integers), the input it names."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float) or (isinstance(value, int) and value.bit_length() <= 64):
+        return repr(value)
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value)} characters)"
+
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""

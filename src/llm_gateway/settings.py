@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     GATEWAY_MAX_BODY_BYTES: int = Field(default=4 * 1024 * 1024, ge=1024)
     GATEWAY_MAX_HEADER_BYTES: int = Field(default=64 * 1024, ge=4096, le=16 * 1024 * 1024)
     GATEWAY_MAX_HEADER_COUNT: int = Field(default=100, ge=8, le=10_000)
+    GATEWAY_ALLOW_PROVIDER_ROUTING_FIELDS: bool = False
+    GATEWAY_MAX_UPSTREAM_BODY_BYTES: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     GATEWAY_SHUTDOWN_GRACE_S: float = Field(default=30.0, ge=0)
     GATEWAY_REQUEST_RECEIVE_TIMEOUT_S: float = Field(default=60.0, gt=0)
     GATEWAY_LOG_LEVEL: str = "WARNING"

@@ -31,6 +31,7 @@ from llm_gateway.http_errors import JSON
 from llm_gateway.model_policy import Capability
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.providers.base import Usage
+from llm_gateway.routes.chat_request import validate_chat_body
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
 from llm_gateway.routes.openai_schema import ChatMessage, ErrorResponse
@@ -145,6 +146,9 @@ def _prepare(
         route = dataclasses.replace(route, capabilities=tuple(c.value for c in body.capabilities))
     payload = body.model_dump(exclude=_CONTROL_FIELDS, exclude_none=True)
     payload.pop("model", None)
+    # The same checks as /v1/chat/completions: pydantic parsed the JSON (NaN and 1e309 included)
+    # and typed only the gateway's own fields; the OpenAI parameters are checked here.
+    validate_chat_body(payload, gateway)
     return gateway, route, payload
 
 
