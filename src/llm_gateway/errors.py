@@ -27,7 +27,10 @@ meets them and never escape it.
     │   ├── ContentFiltered              400; surfaced as is, never retried
     │   ├── ProviderAuthError            401/402/403 from upstream; never retried; 401/402 skip
     │   │                                  the provider's other models
-    │   └── ProviderBadRequest           other 4xx; surfaced, never retried
+    │   ├── ModelNotServable             4xx naming the model (unknown id, no endpoint for it or
+    │   │                                  for a feature the request uses); falls back
+    │   └── ProviderBadRequest           other 4xx (the request's shape): surfaced with the
+    │                                      upstream status, never retried, not the model's fault
     └── AllModelsFailed                  400/502/503/504 (from the last failure); names each attempt
 """
 
@@ -279,7 +282,20 @@ class ProviderAuthError(ProviderError):
     counts_against_model = False
 
 
+class ModelNotServable(ProviderError):
+    """The upstream refused the *model*, not the request: an id it does not know (a catalogue
+    error: counts against the model, so its circuit opens) or no endpoint of the model supports
+    a feature the request uses (``counts_against_model`` False). Another model may serve it."""
+
+    status_code = 502
+    error_type = "provider_error"
+    code = "model_not_servable"
+
+
 class ProviderBadRequest(ProviderError):
+    """The request is one the upstream cannot process (malformed, too large, unprocessable):
+    every model would refuse it, so it is surfaced at once with the upstream's 4xx status."""
+
     status_code = 400
     error_type = "invalid_request_error"
     fallback = False

@@ -28,6 +28,7 @@ ASSISTANT_PART_TYPES = frozenset({"text", "refusal"})
 TEXT_PART_TYPES = frozenset({"text"})
 TOOL_CHOICE_MODES = frozenset({"none", "auto", "required"})
 RESPONSE_FORMAT_TYPES = frozenset({"text", "json_object", "json_schema"})
+_TRAILING_INDEXES = re.compile(r"(\[\d+\])+$")
 # OpenAI's rule for function and schema names.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -63,7 +64,8 @@ def check_nesting(body: Any, limit: int = MAX_NESTING_DEPTH) -> None:
         else:
             continue
         if depth >= limit:
-            where = echo(path or "body")
+            # The field the nesting is in: the path without its trailing run of array indexes.
+            where = echo(_TRAILING_INDEXES.sub("", path) or "body")
             raise InvalidRequest(
                 f"{where}: nested more than {limit} levels deep", param=where, code="too_deep"
             )
