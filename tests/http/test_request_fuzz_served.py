@@ -139,9 +139,11 @@ def http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     app_settings = make_settings(tmp_path_factory.mktemp("fuzz"))
     gateway = build_gateway(app_settings, providers=SimulatedProviders())
     try:
-        with serve(create_app(app_settings, gateway=gateway)) as (base_url, _server):
-            with httpx.Client(base_url=base_url, timeout=30) as client:
-                yield client
+        with (
+            serve(create_app(app_settings, gateway=gateway)) as (base_url, _server),
+            httpx.Client(base_url=base_url, timeout=30) as client,
+        ):
+            yield client
     finally:
         set_llm_gateway(None)
         reset_process_services()
