@@ -218,6 +218,7 @@ def test_well_formed_requests_still_pass(http: httpx.Client) -> None:
             },
         ),
         ("/api/admin/gateway/policies/bulk", AUTH, {"updates": {"n" * 100_000: "m" * 100_000}}),
+        ("/api/admin/gateway/policies/bulk", AUTH, {"updates": {"k" * 100_000: 5}}),
         (
             "/v1/chat/completions",
             {},
@@ -228,7 +229,16 @@ def test_well_formed_requests_still_pass(http: httpx.Client) -> None:
             },
         ),
     ],
-    ids=["model", "strategy", "trace", "node", "test-selection", "bulk", "tool_choice"],
+    ids=[
+        "model",
+        "strategy",
+        "trace",
+        "node",
+        "test-selection",
+        "bulk",
+        "bulk-type",
+        "tool_choice",
+    ],
 )
 def test_errors_echo_at_most_a_bounded_prefix_of_the_input(
     http: httpx.Client, path: str, headers: dict[str, str], body: dict[str, Any] | None
