@@ -138,3 +138,13 @@ def test_round_up_is_the_smallest_covering_multiple(n: int) -> None:
 )
 def test_output_estimate(body: dict[str, Any], policy_max: int | None, expected: int) -> None:
     assert estimate_output_tokens(body, policy_max) == expected
+
+
+def test_estimate_never_recurses_without_end_on_deep_nesting() -> None:
+    """Lists ~970 deep in content and tools (past orjson's and repr's limits) are estimated,
+    not a RecursionError."""
+    deep: object = "x"
+    for _ in range(5000):
+        deep = [deep]
+    body = {"messages": [{"role": "user", "content": [deep]}, deep], "tools": deep}
+    assert estimate_prompt_tokens(body) >= TOKEN_GRANULARITY

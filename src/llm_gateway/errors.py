@@ -27,7 +27,10 @@ meets them and never escape it.
     │   ├── ContentFiltered              400; surfaced as is, never retried
     │   ├── ProviderAuthError            401/402/403 from upstream; never retried; 401/402 skip
     │   │                                  the provider's other models
-    │   ├── ProviderBadRequest           other 4xx; surfaced, never retried
+    │   ├── ModelNotServable             4xx naming the model (unknown id, no endpoint for it or
+    │   │                                  for a feature the request uses); falls back
+    │   ├── ProviderBadRequest           other 4xx (the request's shape): surfaced with the
+    │   │                                  upstream status, never retried, not the model's fault
     │   └── RequestSuspected             one request failed identically on two models; surfaced
     └── AllModelsFailed                  400/502/503/504 (from the last failure); names each attempt
 """
@@ -38,6 +41,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_gateway.redaction import redact_value
+
+MAX_ECHO_CHARS = 200
+
+
+def echo(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """Client input as quoted in an error message: a string cut at ``limit`` characters (with how
+    long it really was), a small number as written, anything else by its type only, so an error
+    never grows with, nor fails on (deep nesting, huge integers), the input it names."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, float) or (isinstance(value, int) and value.bit_length() <= 64):
+        return repr(value)
+    if not isinstance(value, str):
+        return f"<{type(value).__name__}>"
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value)} characters)"
 
 
 class GatewayError(Exception):
@@ -266,7 +286,20 @@ class ProviderAuthError(ProviderError):
     counts_against_model = False
 
 
+class ModelNotServable(ProviderError):
+    """The upstream refused the *model*, not the request: an id it does not know (a catalogue
+    error: counts against the model, so its circuit opens) or no endpoint of the model supports
+    a feature the request uses (``counts_against_model`` False). Another model may serve it."""
+
+    status_code = 502
+    error_type = "provider_error"
+    code = "model_not_servable"
+
+
 class ProviderBadRequest(ProviderError):
+    """The request is one the upstream cannot process (malformed, too large, unprocessable):
+    every model would refuse it, so it is surfaced at once with the upstream's 4xx status."""
+
     status_code = 400
     error_type = "invalid_request_error"
     fallback = False

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from llm_gateway.chain import ChainRunner
 from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
-from llm_gateway.errors import GatewayError, InvalidRequest, NotFound
+from llm_gateway.errors import GatewayError, InvalidRequest, NotFound, echo
 from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
 from llm_gateway.metrics import GatewayMetrics
@@ -146,8 +146,8 @@ class LLMGateway:
                 requested = named.logical_id
             else:
                 raise NotFound(
-                    f"unknown model '{model_field}': not a model id, a node name, 'auto' or a "
-                    "provider model id of the catalogue (GET /v1/models lists them)",
+                    f"unknown model '{echo(model_field)}': not a model id, a node name, 'auto' "
+                    "or a provider model id of the catalogue (GET /v1/models lists them)",
                     param="model",
                     code="model_not_found",
                 )

@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
-from llm_gateway.errors import GatewayError, RateLimited
+from llm_gateway.errors import GatewayError, RateLimited, echo
 
 logger = logging.getLogger("llm_gateway.http")
 
@@ -125,9 +125,10 @@ def internal_error_response() -> Response:
 
 
 def _describe(error: Mapping[str, Any]) -> dict[str, Any]:
-    """One pydantic error as ``{"param", "message"}``; the input value is never echoed."""
+    """One pydantic error as ``{"param", "message"}``; the input value is never echoed, and a
+    path made of the caller's keys is cut like every other echo (``errors.echo``)."""
     loc = _field_path(error.get("loc") or ())
-    return {"param": loc or None, "message": str(error.get("msg", "invalid value"))}
+    return {"param": echo(loc) if loc else None, "message": str(error.get("msg", "invalid value"))}
 
 
 def _field_path(loc: Sequence[Any]) -> str:

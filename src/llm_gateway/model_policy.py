@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from llm_gateway.errors import ConfigError, ConfigIssue, NotFound
+from llm_gateway.errors import ConfigError, ConfigIssue, NotFound, echo
 
 if TYPE_CHECKING:
     from llm_gateway.config.catalog import Catalog
@@ -231,7 +231,7 @@ class ModelPolicyRegistry:
             return self._catalog.policies[logical_id]
         except KeyError:
             raise NotFound(
-                f"unknown model '{logical_id}'", param="model", code="model_not_found"
+                f"unknown model '{echo(logical_id)}'", param="model", code="model_not_found"
             ) from None
 
     def find_policy(self, logical_id: str) -> ModelPolicy | None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_gateway.cost import CostBreakdown
-from llm_gateway.errors import GatewayError, InvalidRequest
+from llm_gateway.errors import GatewayError, InvalidRequest, echo
 from llm_gateway.exchange import Plan
 from llm_gateway.model_policy import Capability, ModelPolicy
 from llm_gateway.providers.base import Usage
@@ -29,7 +29,7 @@ def parse_strategy(value: str | None) -> SelectionStrategy | None:
     except ValueError:
         known = ", ".join(s.value for s in SelectionStrategy)
         raise InvalidRequest(
-            f"unknown strategy '{value}' (known: {known})", param="strategy"
+            f"unknown strategy '{echo(value)}' (known: {known})", param="strategy"
         ) from None
 
 

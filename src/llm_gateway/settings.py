@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
     # addresses or CIDRs, "*" for any); none by default, so a client cannot pick its address.
     GATEWAY_TRUSTED_PROXIES: str = ""
+    GATEWAY_ALLOW_PROVIDER_ROUTING_FIELDS: bool = False
+    GATEWAY_MAX_UPSTREAM_BODY_BYTES: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
     GATEWAY_SHUTDOWN_GRACE_S: float = Field(default=30.0, ge=0)
     GATEWAY_REQUEST_RECEIVE_TIMEOUT_S: float = Field(default=60.0, gt=0)
     GATEWAY_LOG_LEVEL: str = "WARNING"

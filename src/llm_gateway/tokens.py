@@ -13,6 +13,7 @@ provider's reported usage is what gets billed.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,8 +37,8 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
     """Estimated prompt tokens of a Chat Completions ``body``, a positive multiple of 64.
 
     Counts message contents (strings or content-part lists), names, assistant tool calls, tool
-    definitions and ``response_format`` schemas. Never raises on odd shapes: unknown values are
-    counted by their text.
+    definitions and ``response_format`` schemas. Never raises on odd shapes, however deep:
+    unknown values are counted by their JSON text (a bounded repr past orjson's depth limit).
     """
     tokens = REPLY_PRIMING_TOKENS
     messages = body.get("messages") or ()
@@ -80,7 +81,7 @@ def round_up_tokens(tokens: int) -> int:
 
 def _message_tokens(message: Any) -> int:
     if not isinstance(message, Mapping):
-        return MESSAGE_OVERHEAD_TOKENS + text_tokens(str(message))
+        return MESSAGE_OVERHEAD_TOKENS + text_tokens(_as_json(message))
     tokens = MESSAGE_OVERHEAD_TOKENS + _content_tokens(message.get("content"))
     name = message.get("name")
     if isinstance(name, str):
@@ -105,7 +106,7 @@ def _part_tokens(part: Any) -> int:
     if isinstance(part, str):
         return text_tokens(part)
     if not isinstance(part, Mapping):
-        return text_tokens(str(part))
+        return text_tokens(_as_json(part))
     kind = part.get("type")
     if kind == "text":
         text = part.get("text")
@@ -120,8 +121,10 @@ def _as_json(value: Any) -> str:
         return value
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # orjson.JSONEncodeError is a TypeError: not JSON-shaped, count its repr
-        return str(value)
+    except TypeError:
+        # orjson.JSONEncodeError is a TypeError: not JSON-shaped, or nested past orjson's limit.
+        # reprlib bounds depth and size, so this cannot recurse without end (str() would).
+        return reprlib.repr(value)
 
 
 def _positive_int(value: Any) -> int | None:

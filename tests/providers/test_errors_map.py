@@ -11,6 +11,7 @@ import pytest
 from llm_gateway.errors import (
     ContentFiltered,
     ContextLengthExceeded,
+    ModelNotServable,
     ProviderAuthError,
     ProviderBadRequest,
     ProviderError,
@@ -61,8 +62,13 @@ def err(code: object, message: str, **metadata: object) -> dict[str, object]:
         (401, err(401, "No auth credentials found"), ProviderAuthError),
         (403, err(403, "Key disabled"), ProviderAuthError),
         (402, err(402, "Insufficient credits"), ProviderAuthError),
-        (404, err(404, "No endpoints found for vendor/m"), ProviderBadRequest),
+        # About the model the gateway chose, not the caller's request: the next model may serve.
+        (404, err(404, "No endpoints found for vendor/m"), ModelNotServable),
+        (400, err(400, "vendor/m is not a valid model ID"), ModelNotServable),
+        (404, err("model_not_found", "The model does not exist"), ModelNotServable),
+        (404, err(404, "No endpoints found that support tool use."), ModelNotServable),
         (422, {"detail": "validation failed"}, ProviderBadRequest),
+        (413, err(413, "Request entity too large"), ProviderBadRequest),
         (400, err(400, "messages: required"), ProviderBadRequest),
         (400, err("context_length_exceeded", "too long"), ContextLengthExceeded),
         (
@@ -208,3 +214,40 @@ def test_stream_error_event_with_a_numeric_code_and_without_an_error_object() ->
 def test_stream_content_filter_finish_is_content_filtered() -> None:
     event = {"choices": [{"index": 0, "delta": {}, "finish_reason": "content_filter"}]}
     assert isinstance(stream_error_from_event(event, model="m", provider="p"), ContentFiltered)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "counts"),
+    [
+        (404, err(404, "No endpoints found for vendor/m"), True),
+        (400, err(400, "vendor/m is not a valid model ID"), True),
+        (404, err(404, "No endpoints found that support tool use."), False),
+        (404, err(404, "No endpoints found matching your data policy"), False),
+    ],
+)
+def test_a_refused_model_falls_back_and_counts_only_when_it_is_missing(
+    status: int, body: object, counts: bool
+) -> None:
+    error = mapped(status, body)
+    assert type(error) is ModelNotServable
+    assert error.fallback and not error.retryable
+    assert error.counts_against_model is counts
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (400, err(400, "tool_choice: invalid value")),
+        (400, err(400, "Invalid schema for function 'f'", provider_name="OpenAI")),
+        (413, err(413, "Request entity too large")),
+        (422, {"detail": [{"loc": ["body", "n"], "msg": "too large"}]}),
+        (409, b"conflict"),
+    ],
+)
+def test_a_request_shaped_4xx_is_surfaced_with_its_status_and_never_counted(
+    status: int, body: object
+) -> None:
+    error = mapped(status, body)
+    assert type(error) is ProviderBadRequest
+    assert not error.fallback and not error.retryable and not error.counts_against_model
+    assert error.status_code == status

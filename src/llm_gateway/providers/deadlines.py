@@ -12,6 +12,7 @@ that actually expired.
     ConnectFailed            ProviderConnectionError (retryable) —   (only before the head)
     ServerHungUp             ProviderDisconnected (not retried)  —   (only before the head)
     BodyCut                  ProviderConnectionError             ProviderStreamError
+    BodyTooLarge             ProviderError (502, body not relayed) —   (events: see sse.py)
     MalformedResponse, other ProviderConnectionError             ProviderStreamError
 """
 
@@ -29,6 +30,7 @@ from llm_gateway.errors import (
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
+    BodyTooLarge,
     DeadlinePassed,
     ServerHungUp,
     TransportError,
@@ -56,6 +58,8 @@ def provider_error(
     """
     if isinstance(exc, DeadlinePassed):
         return timeout_error(exc.deadline, **labels)
+    if isinstance(exc, BodyTooLarge):
+        return ProviderError(f"{name} answered with an unusable response: {exc}", **labels)
     if in_stream:
         return ProviderStreamError(f"stream cut: {exc}", **labels)
     if isinstance(exc, ServerHungUp):

@@ -7,7 +7,15 @@
     408, 5xx                                          ProviderUnavailable       Retry-After read
     402                                               ProviderAuthError         insufficient credits
     401, 403                                          ProviderAuthError
-    other 4xx                                         ProviderBadRequest
+    4xx naming the model (404 "No endpoints found",   ModelNotServable          falls back;
+      "not a valid model ID", code model_not_found)                             counted unless
+                                                                                a feature is
+                                                                                unsupported
+    other 4xx                                         ProviderBadRequest        surfaced, with
+                                                                                the upstream
+                                                                                status; no
+                                                                                fallback, not
+                                                                                counted
     anything else (3xx, odd codes)                    ProviderError
 
 Bodies are ``{"error": {"code", "message", "metadata"}}`` with ``code`` a number (OpenRouter,
@@ -31,6 +39,7 @@ import orjson
 from llm_gateway.errors import (
     ContentFiltered,
     ContextLengthExceeded,
+    ModelNotServable,
     ProviderAuthError,
     ProviderBadRequest,
     ProviderError,
@@ -59,6 +68,20 @@ _CONTEXT_TEXT = re.compile(
     r"|too many (input |prompt )?tokens|reduce the length of the (messages|prompt)",
     re.IGNORECASE,
 )
+# OpenRouter's answers about the model rather than the request: "No endpoints found for X" /
+# "No endpoints found that support tool use" (404), "X is not a valid model ID" (400); OpenAI's
+# code model_not_found (404).
+_MODEL_CODES = frozenset({"model_not_found", "invalid_model", "model_not_available"})
+_MODEL_TEXT = re.compile(
+    r"no endpoints found|is not a valid model|model[ _]not[ _]found|unknown model|no such model"
+    r"|\bmodel\b.{0,80}\b(does not exist|not found|not available|not supported)",
+    re.IGNORECASE,
+)
+# Of those, the ones about a feature the request uses (the model exists): not the model's fault.
+_FEATURE_TEXT = re.compile(r"\bsupport|\bdata policy|\bprovider preferences", re.IGNORECASE)
+# Request-shaped statuses whose number the caller should see as is.
+_SURFACED_STATUSES = frozenset({400, 404, 409, 413, 415, 422})
+
 # OpenRouter answers 403 for moderation flags and guardrail blocks as well as for permissions.
 _FILTER_TEXT = re.compile(
     r"moderat|flagged|guardrail|content[ _-]?(filter|policy)|safety", re.IGNORECASE
@@ -216,6 +239,8 @@ def _class_for(
     if status >= 500:
         return ProviderUnavailable
     if 400 <= status < 500:
+        if code in _MODEL_CODES or _MODEL_TEXT.search(message):
+            return ModelNotServable
         return ProviderBadRequest
     return ProviderError
 
@@ -243,6 +268,8 @@ def _build(
     if cls is ProviderAuthError and status == 402:
         text = f"{provider}: insufficient credits for model {model} (402): {message}"
         code = "insufficient_credits"
+    if cls is ModelNotServable:
+        code = code or ModelNotServable.code
     error = cls(
         redact(text, secret),
         model=model,
@@ -251,6 +278,10 @@ def _build(
         retry_after=_retry_after(headers, metadata, now),
         code=None if cls in (ContentFiltered, ContextLengthExceeded) else code,
     )
+    if cls is ModelNotServable and _FEATURE_TEXT.search(message):
+        error.counts_against_model = False
+    elif cls is ProviderBadRequest and status in _SURFACED_STATUSES:
+        error.status_code = status  # the caller sees the upstream's 404/413/422, not a 400
     return error
 
 

@@ -44,6 +44,7 @@ from llm_gateway.providers.errors_map import (
 )
 from llm_gateway.providers.openai_stream import ChunkStream, safe_usage
 from llm_gateway.providers.transport import (
+    DEFAULT_MAX_BODY_BYTES,
     BodyStream,
     RequestHead,
     TransportError,
@@ -68,6 +69,9 @@ class Endpoint:
     max_connections: int = 256
     keepalive_timeout_s: float = 15.0  # shorter than common server keep-alive timeouts
     path: str = "/chat/completions"
+    # GATEWAY_MAX_UPSTREAM_BODY_BYTES: the largest non-streamed 2xx body, and the largest single
+    # SSE event of a stream; past it the attempt fails with a 502 that does not relay the body.
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
 
     def __repr__(self) -> str:
         key = "set" if self.api_key is not None else "none"
@@ -91,6 +95,7 @@ class OpenAICompatibleProvider:
             max_connections=endpoint.max_connections,
             idle_timeout_s=endpoint.keepalive_timeout_s,
             kind=transport,
+            max_body_bytes=endpoint.max_body_bytes,
         )
         parts = urlsplit(self.url)
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -59,7 +59,7 @@ class ChunkStream:
         self._request = request
         self._labels = provider.labels(request)
         self._body: BodyStream | None = None
-        self._decoder = SSEDecoder()
+        self._decoder = SSEDecoder(provider.endpoint.max_body_bytes)
         self._events: deque[bytes] = deque()
         self._first_token = Deadline(request.deadline_at, "")
         self._stall_message = ""

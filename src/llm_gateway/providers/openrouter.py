@@ -59,6 +59,7 @@ def openrouter_endpoint(
         api_key=api_key,
         headers=headers,
         max_connections=config.max_connections,
+        max_body_bytes=settings.GATEWAY_MAX_UPSTREAM_BODY_BYTES,
     )
 
 

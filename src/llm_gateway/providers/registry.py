@@ -70,6 +70,7 @@ def create_openai_compatible(config: ProviderConfig, settings: Settings) -> Prov
         api_key=api_key_of(config),
         headers=dict(config.headers),
         max_connections=config.max_connections,
+        max_body_bytes=settings.GATEWAY_MAX_UPSTREAM_BODY_BYTES,
     )
     return OpenAICompatibleProvider(endpoint)
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from llm_gateway.config.reading import ConfigReadTimeout, read_catalog
-from llm_gateway.errors import ConfigError, NotFound
+from llm_gateway.errors import ConfigError, NotFound, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.routes.admin_models import (
@@ -95,7 +95,7 @@ async def get_trace(trace_id: str, request: Request) -> dict[str, Any]:
     trace = tracer.get_trace(trace_id)
     if trace is None:
         raise NotFound(
-            f"no trace '{trace_id}' (traces are kept for a sampled share of successful "
+            f"no trace '{echo(trace_id)}' (traces are kept for a sampled share of successful "
             f"requests, rate {tracer.sampling_rate:g}, and for every failure)",
             param="trace_id",
         )

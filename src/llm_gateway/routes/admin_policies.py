@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 
 from llm_gateway.config.catalog import Catalog
 from llm_gateway.config.reading import ConfigReadTimeout, read_catalog, shrinking_problems
-from llm_gateway.errors import ConfigError, GatewayError
+from llm_gateway.errors import ConfigError, GatewayError, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.routes.admin_models import (
@@ -209,13 +209,13 @@ def _check_bulk(gateway: LLMGateway, body: BulkUpdateRequest) -> dict[str, list[
     warnings: dict[str, list[str]] = {}
     for node, model_id in body.updates.items():
         if gateway.registry.get_node(node) is None:
-            failures[node] = [f"unknown node '{node}'"]
+            failures[echo(node)] = [f"unknown node '{echo(node)}'"]
             continue
         known, problems = override_problems(gateway, node, model_id)
         if not known or (problems and not body.force):
-            failures[node] = problems
+            failures[echo(node)] = problems
         elif problems:
-            warnings[node] = problems
+            warnings[echo(node)] = problems
     if failures:
         detail = "; ".join(f"{node}: {', '.join(why)}" for node, why in failures.items())
         raise AdminRequestRejected(

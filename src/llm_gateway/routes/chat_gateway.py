@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
@@ -31,9 +32,11 @@ from llm_gateway.http_errors import JSON
 from llm_gateway.model_policy import Capability
 from llm_gateway.model_selector import SelectionContext
 from llm_gateway.providers.base import Usage
+from llm_gateway.request_shape import check_nesting
+from llm_gateway.routes.chat_request import parse_json_object, validate_chat_body
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
-from llm_gateway.routes.openai_schema import NODE_SSE, ChatMessage, ErrorResponse
+from llm_gateway.routes.openai_schema import NODE_SSE, ChatMessage, ErrorResponse, inline_schema
 from llm_gateway.routes.overrides import effective_policies, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
 from llm_gateway.routes.sse import SSEResponse, event_frame, in_band_error
@@ -54,6 +57,27 @@ class ChatRequest(BaseModel):
     model: str | None = Field(None, description="Pin a logical model id (else the node decides)")
     capabilities: list[Capability] = Field(default_factory=list)
     stream: bool = False
+
+
+async def chat_body(request: Request) -> ChatRequest:
+    """The body read as ``/v1/chat/completions`` reads it (orjson: no NaN or infinities; 400
+    ``invalid_json`` otherwise), nesting bounded before anything walks it, then typed (422
+    naming the field). The OpenAI parameters are checked in :func:`_prepare`."""
+    body = parse_json_object(await request.body())
+    check_nesting(body)
+    try:
+        return ChatRequest.model_validate(body)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_input=False)) from None
+
+
+CHAT_BODY = Depends(chat_body)
+_BODY_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": inline_schema(ChatRequest)}},
+    }
+}
 
 
 class ChatAnswer(BaseModel):
@@ -93,8 +117,9 @@ async def list_nodes(request: Request) -> dict[str, Any]:
     response_model=ChatAnswer,
     summary="Chat with a node (JSON, or SSE when stream is true)",
     responses={200: {"content": NODE_SSE}},
+    openapi_extra=_BODY_DOC,
 )
-async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
+async def chat(request: Request, node_name: str = NODE, body: ChatRequest = CHAT_BODY) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)
     if body.stream:
         return await _sse(request, gateway, route, payload)
@@ -121,8 +146,11 @@ async def chat(body: ChatRequest, request: Request, node_name: str = NODE) -> Re
     "/{node_name}/stream",
     summary="Stream a node's answer as SSE events",
     responses={200: {"content": NODE_SSE}},
+    openapi_extra=_BODY_DOC,
 )
-async def chat_stream(body: ChatRequest, request: Request, node_name: str = NODE) -> Response:
+async def chat_stream(
+    request: Request, node_name: str = NODE, body: ChatRequest = CHAT_BODY
+) -> Response:
     gateway, route, payload = _prepare(request, node_name, body)
     return await _sse(request, gateway, route, payload)
 
@@ -145,6 +173,9 @@ def _prepare(
         route = dataclasses.replace(route, capabilities=tuple(c.value for c in body.capabilities))
     payload = body.model_dump(exclude=_CONTROL_FIELDS, exclude_none=True)
     payload.pop("model", None)
+    # The same checks as /v1/chat/completions: pydantic parsed the JSON (NaN and 1e309 included)
+    # and typed only the gateway's own fields; the OpenAI parameters are checked here.
+    validate_chat_body(payload, gateway)
     return gateway, route, payload
 
 

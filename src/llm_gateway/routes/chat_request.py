@@ -1,19 +1,38 @@
-"""Reading a chat request body by hand: orjson, and only the checks the gateway relies on.
+"""Reading a chat request body by hand: orjson, and the one validator both chat entry points use.
 
 The hot path does not build a pydantic model of the request: the body is parsed once with
-orjson, the few fields the gateway reads are checked here with a 400 naming the field, and every
-other field passes through to the provider untouched.
+orjson, checked by :func:`check_chat_request` (nesting depth, the OpenAI request shape and
+parameter ranges, with a 400 naming the exact field), and the provider routing fields are
+stripped or checked against the catalogue (:func:`apply_routing_policy`). Every other field passes
+through to the provider untouched. ``/v1/chat/completions`` and ``/api/chat/...`` call the same
+functions, so both refuse the same bodies the same way.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from llm_gateway.errors import InvalidRequest
+from llm_gateway.errors import InvalidRequest, echo
+from llm_gateway.request_params import check_openai_request
+from llm_gateway.request_shape import ROLES, fail
 
-ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+if TYPE_CHECKING:
+    from llm_gateway.gateway import LLMGateway
+
+__all__ = [
+    "ROLES",
+    "ROUTING_FIELDS",
+    "apply_routing_policy",
+    "check_chat_request",
+    "validate_chat_body",
+]
+
+ROUTING_FIELDS = ("models", "provider", "plugins", "route", "preset")
+"""OpenRouter request fields that choose models or providers (or add paid plugins) on the
+upstream's side, past the gateway's catalogue, node tiers and budgets."""
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
@@ -24,59 +43,51 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise InvalidRequest(
-            f"the request body is not valid JSON ({exc})", param="body", code="invalid_json"
+            f"the request body is not valid JSON ({echo(str(exc))})",
+            param="body",
+            code="invalid_json",
         ) from None
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object", param="body")
     return body
 
 
+def validate_chat_body(body: dict[str, Any], gateway: LLMGateway) -> None:
+    """What both chat entry points do with a parsed body before routing it: the shape checks,
+    then the routing fields per ``GATEWAY_ALLOW_PROVIDER_ROUTING_FIELDS`` (in place)."""
+    check_chat_request(body)
+    registry = gateway.registry
+    apply_routing_policy(
+        body,
+        allow=gateway.settings.GATEWAY_ALLOW_PROVIDER_ROUTING_FIELDS,
+        is_catalogued=lambda model: registry.find_by_provider_model_id(model) is not None,
+    )
+
+
 def check_chat_request(body: dict[str, Any]) -> None:
-    """400 naming the first field the gateway cannot work with."""
-    _check_messages(body.get("messages"))
-    _check_type(body, "model", str)
-    _check_type(body, "stream", bool)
-    _check_type(body, "user", str)
-    _check_type(body, "tools", list)
-    _check_type(body, "response_format", dict)
-    options = body.get("stream_options")
-    if options is not None:
-        if not isinstance(options, dict):
-            raise InvalidRequest("'stream_options' must be an object", param="stream_options")
-        _check_type(options, "include_usage", bool, prefix="stream_options.")
-    for name in ("max_tokens", "max_completion_tokens", "n"):
-        value = body.get(name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise InvalidRequest(f"'{name}' must be a positive integer", param=name)
-    temperature = body.get("temperature")
-    if temperature is not None and (
-        isinstance(temperature, bool) or not isinstance(temperature, int | float)
-    ):
-        raise InvalidRequest("'temperature' must be a number", param="temperature")
+    """400 naming the first field no OpenAI-compatible upstream could process (see
+    :func:`~llm_gateway.request_params.check_openai_request`)."""
+    check_openai_request(body)
 
 
-def _check_messages(messages: Any) -> None:
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequest("'messages' must be a non-empty array", param="messages")
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise InvalidRequest(f"messages[{index}] must be an object", param=f"messages[{index}]")
-        role = message.get("role")
-        if role not in ROLES:
-            raise InvalidRequest(
-                f"messages[{index}].role must be one of {', '.join(sorted(ROLES))}",
-                param=f"messages[{index}].role",
+def apply_routing_policy(
+    body: dict[str, Any], *, allow: bool, is_catalogued: Callable[[str], bool]
+) -> None:
+    """Strip the :data:`ROUTING_FIELDS` from ``body`` (in place) unless ``allow``; when allowed,
+    400 for a ``models`` entry that is not a provider model id of the catalogue
+    (``is_catalogued``), so a caller cannot name a model the operator did not configure."""
+    if not allow:
+        for name in ROUTING_FIELDS:
+            body.pop(name, None)
+        return
+    models = body.get("models")
+    if models is None:
+        return
+    if not isinstance(models, list):
+        raise fail("models", "must be an array of provider model ids")
+    for index, model in enumerate(models):
+        if not isinstance(model, str) or not is_catalogued(model):
+            raise fail(
+                f"models[{index}]",
+                f"'{echo(model)}' is not a provider model id of the catalogue",
             )
-
-
-_TYPE_NAMES = {str: "a string", bool: "a boolean", list: "an array", dict: "an object"}
-
-
-def _check_type(body: dict[str, Any], name: str, kind: type, *, prefix: str = "") -> None:
-    value = body.get(name)
-    if value is not None and not isinstance(value, kind):
-        raise InvalidRequest(
-            f"'{prefix}{name}' must be {_TYPE_NAMES[kind]}", param=f"{prefix}{name}"
-        )

@@ -24,7 +24,7 @@ from fastapi import APIRouter, Request, Security
 from starlette.responses import Response
 
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
-from llm_gateway.routes.chat_request import check_chat_request, parse_json_object
+from llm_gateway.routes.chat_request import parse_json_object, validate_chat_body
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
 from llm_gateway.routes.openai_schema import (
@@ -96,7 +96,7 @@ async def create_chat_completion(request: Request) -> Response:
     gateway = gateway_of(request)
     key_id = client_identity(request)
     body = parse_json_object(await read_body(request))
-    check_chat_request(body)
+    validate_chat_body(body, gateway)
     route = _route(request, gateway, body, key_id)
     if body.get("stream"):
         return await _stream_response(request, gateway, body, route)

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, cast
 
-from llm_gateway.errors import GatewayError, NoEligibleModel, NotFound, ValidationFailed
+from llm_gateway.errors import GatewayError, NoEligibleModel, NotFound, ValidationFailed, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import (
     ModelSelector,
@@ -53,7 +53,7 @@ def require_node(gateway: LLMGateway, node: str) -> None:
     """404 (param ``node``) unless the node is configured, exactly or by a pattern entry."""
     if gateway.registry.get_node(node) is None:
         known = ", ".join(sorted(gateway.registry.get_all_nodes()))
-        raise NotFound(f"unknown node '{node}' (configured: {known})", param="node")
+        raise NotFound(f"unknown node '{echo(node)}' (configured: {known})", param="node")
 
 
 def override_problems(gateway: LLMGateway, node: str, model_id: str) -> tuple[bool, list[str]]:
@@ -62,7 +62,7 @@ def override_problems(gateway: LLMGateway, node: str, model_id: str) -> tuple[bo
     policy = catalog.policies.get(model_id)
     if policy is None:
         known = ", ".join(sorted(catalog.policies))
-        return False, [f"unknown model '{model_id}' (known: {known})"]
+        return False, [f"unknown model '{echo(model_id)}' (known: {known})"]
     needs = merge_requirements(catalog, SelectionContext(node_name=node))
     failures = hard_constraint_failures(policy, needs)
     if model_id in gateway.signals.snapshot().disabled:
@@ -76,14 +76,14 @@ def check_override(gateway: LLMGateway, node: str, model_id: str, *, force: bool
     known, problems = override_problems(gateway, node, model_id)
     if not known:
         raise AdminRequestRejected(
-            problems[0], {node: problems}, param="model_id", code="unknown_model"
+            problems[0], {echo(node): problems}, param="model_id", code="unknown_model"
         )
     if problems and not force:
         raise AdminRequestRejected(
-            f"model '{model_id}' does not meet the requirements of node '{node}': "
+            f"model '{echo(model_id)}' does not meet the requirements of node '{echo(node)}': "
             + "; ".join(problems)
             + ' (send "force": true to set it anyway)',
-            {node: problems},
+            {echo(node): problems},
             param="model_id",
             code="requirements_not_met",
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from llm_gateway.config.catalog import Catalog
-from llm_gateway.errors import NoEligibleModel, NotFound
+from llm_gateway.errors import NoEligibleModel, NotFound, echo
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 from llm_gateway.selection.constraints import (
     hard_constraint_failures,
@@ -96,7 +96,7 @@ def select(
     if primary is None:
         if not ranked:
             raise NoEligibleModel(
-                f"no model satisfies node '{context.node_name}'",
+                f"no model satisfies node '{echo(context.node_name)}'",
                 {lid: list(why) for lid, why in pool.rejected.items()},
             )
         primary, source = ranked[0], "score"
@@ -243,7 +243,7 @@ def _usable_pin(
 
 def _requested(catalog: Catalog, model: str, pool: CandidatePool, reasons: list[str]) -> str:
     if model not in catalog.policies:
-        raise NotFound(f"unknown model '{model}'", param="model", code="model_not_found")
+        raise NotFound(f"unknown model '{echo(model)}'", param="model", code="model_not_found")
     if model in pool.rejected:
         raise NoEligibleModel(
             f"model '{model}' cannot serve this request", {model: list(pool.rejected[model])}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from llm_gateway.errors import InvalidRequest
+from llm_gateway.errors import InvalidRequest, echo
 from llm_gateway.model_policy import Capability, CostTier, ModelPolicy, NodeRequirements
 from llm_gateway.selection.scoring import SelectionStrategy
 
@@ -101,5 +101,5 @@ def parse_strategy(value: SelectionStrategy | str) -> SelectionStrategy:
     except ValueError:
         known = ", ".join(s.value for s in SelectionStrategy)
         raise InvalidRequest(
-            f"unknown strategy {value!r}; known: {known}", param="strategy"
+            f"unknown strategy '{echo(str(value))}'; known: {known}", param="strategy"
         ) from None

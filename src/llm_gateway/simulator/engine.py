@@ -18,6 +18,8 @@ from typing import Any
 
 import orjson
 
+from llm_gateway.errors import InvalidRequest
+from llm_gateway.request_params import check_openai_request
 from llm_gateway.simulator.scenario import AnswerSpec, ModelProfile, Scenario
 from llm_gateway.simulator.text import (
     answer_tokens,
@@ -91,7 +93,8 @@ class Answer:
 
 
 def parse_request(body: Any) -> ChatRequest:
-    """Validate a chat completion body. Raises RequestInvalid with OpenAI-like messages."""
+    """Validate a chat completion body. Raises RequestInvalid with OpenAI-like messages (each
+    malformed body is a 400, as the real services answer, never an exception of the server)."""
     if not isinstance(body, Mapping):
         raise RequestInvalid("request body must be a JSON object")
     model = body.get("model")
@@ -99,15 +102,12 @@ def parse_request(body: Any) -> ChatRequest:
         model = body["models"][0]
     if not isinstance(model, str) or not model:
         raise RequestInvalid("'model' is required")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise RequestInvalid("'messages' must be a non-empty array")
-    for message in messages:
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-            raise RequestInvalid("each message must be an object with a 'role'")
+    try:
+        check_openai_request(body)
+    except InvalidRequest as exc:
+        raise RequestInvalid(exc.message) from None
+    messages = body["messages"]
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        raise RequestInvalid("'max_tokens' must be a positive integer")
     last = messages[-1]
     prefill = message_text(last.get("content")) if last["role"] == "assistant" else None
     conversation = messages[:-1] if prefill is not None else messages

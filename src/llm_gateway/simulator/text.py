@@ -95,8 +95,9 @@ def value_for_schema(
     schema: Any, rng: random.Random, root: Mapping[str, Any] | None = None, depth: int = 0
 ) -> Any:
     """A value that validates against a (reasonable) JSON schema: every declared property is
-    filled, enums and consts respected, numeric and length bounds honoured, local ``$ref``
-    resolved. Unknown constructs yield a string."""
+    filled, enums and consts respected, numeric and length bounds honoured (within small caps),
+    local ``$ref`` resolved. Total: an unreasonable schema (wrong types, inverted or huge bounds)
+    yields some value, never an exception. Unknown constructs yield a string."""
     if not isinstance(schema, Mapping) or depth > _MAX_SCHEMA_DEPTH:
         return None
     root = schema if root is None else root
@@ -104,23 +105,46 @@ def value_for_schema(
         return value_for_schema(_resolve_ref(root, schema["$ref"]), rng, root, depth + 1)
     if "const" in schema:
         return schema["const"]
-    if schema.get("enum"):
-        return rng.choice(list(schema["enum"]))
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return rng.choice(enum)
     for combinator in ("anyOf", "oneOf", "allOf"):
-        options = [o for o in schema.get(combinator) or () if _type_of(o) != "null"]
+        choices = schema.get(combinator)
+        options = [o for o in choices if _type_of(o) != "null"] if isinstance(choices, list) else []
         if options:
             return value_for_schema(options[0], rng, root, depth + 1)
     kind = _type_of(schema)
     if kind == "object":
-        properties = schema.get("properties") or {}
+        properties = schema.get("properties")
+        if not isinstance(properties, Mapping):
+            return {}
         return {
-            name: value_for_schema(sub, rng, root, depth + 1) for name, sub in properties.items()
+            str(name): value_for_schema(sub, rng, root, depth + 1)
+            for name, sub in properties.items()
         }
     if kind == "array":
-        count = max(1, int(schema.get("minItems") or 1))
-        count = min(count, int(schema.get("maxItems") or count))
+        count = _count(schema.get("minItems"), 1)
+        count = min(count, _count(schema.get("maxItems"), count))
         return [value_for_schema(schema.get("items") or {}, rng, root, depth + 1)] * count
     return _scalar(kind, schema, rng)
+
+
+_MAX_COUNT = 64  # array items and string lengths the simulator generates at most
+
+
+def _count(value: Any, default: int) -> int:
+    """A non-negative count from a schema keyword, capped at :data:`_MAX_COUNT`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return default
+    return int(min(max(value, 0), _MAX_COUNT))
+
+
+def _bound(value: Any, default: float) -> float:
+    """A finite numeric bound from a schema keyword, else ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    number = float(min(max(value, -1e15), 1e15))  # also maps infinities; NaN fails below
+    return number if number == number else default
 
 
 def _type_of(schema: Any) -> str:
@@ -133,16 +157,18 @@ def _type_of(schema: Any) -> str:
         if "properties" in schema:
             return "object"
         return "array" if "items" in schema else "string"
-    return str(kind)
+    return kind if isinstance(kind, str) else "string"
 
 
 def _scalar(kind: str, schema: Mapping[str, Any], rng: random.Random) -> Any:
     if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        high = schema.get("maximum", schema.get("exclusiveMaximum", low + 100))
+        low = _bound(schema.get("minimum", schema.get("exclusiveMinimum", 0)), 0.0)
+        high = _bound(schema.get("maximum", schema.get("exclusiveMaximum")), low + 100)
+        high = max(high, low)
         if kind == "integer":
-            return rng.randint(int(low) + ("exclusiveMinimum" in schema), int(high))
-        return round(rng.uniform(float(low), float(high)), 2)
+            first = int(low) + ("exclusiveMinimum" in schema)
+            return rng.randint(min(first, int(high)), int(high))
+        return round(rng.uniform(low, high), 2)
     if kind == "boolean":
         return rng.random() < 0.5
     if kind == "null":
@@ -163,11 +189,11 @@ def _string(schema: Mapping[str, Any], rng: random.Random) -> str:
     if fmt == "uuid":
         return str(uuid.UUID(int=rng.getrandbits(128), version=4))
     text = " ".join(rng.choices(_VOCABULARY, k=rng.randint(1, 3)))
-    min_length = int(schema.get("minLength") or 0)
+    min_length = _count(schema.get("minLength"), 0)
     if len(text) < min_length:
         text = (text + " ") * (min_length // (len(text) + 1) + 1)
     max_length = schema.get("maxLength")
-    return text[: int(max_length)] if max_length is not None else text
+    return text[: _count(max_length, len(text))] if max_length is not None else text
 
 
 def _resolve_ref(root: Mapping[str, Any], ref: Any) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from llm_gateway.providers.transport.base import (
+    DEFAULT_MAX_BODY_BYTES,
     BodyStream,
     Origin,
     RequestHead,
@@ -24,6 +25,7 @@ from llm_gateway.providers.transport.base import (
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
+    BodyTooLarge,
     ConnectFailed,
     DeadlinePassed,
     MalformedResponse,
@@ -36,8 +38,10 @@ from llm_gateway.providers.transport.proxy import proxy_for
 TransportKind = Literal["auto", "native", "aiohttp"]
 
 __all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
     "BodyCut",
     "BodyStream",
+    "BodyTooLarge",
     "ConnectFailed",
     "Deadline",
     "DeadlinePassed",
@@ -56,10 +60,16 @@ __all__ = [
 
 
 def create_transport(
-    url: str, *, max_connections: int, idle_timeout_s: float, kind: TransportKind = "auto"
+    url: str,
+    *,
+    max_connections: int,
+    idle_timeout_s: float,
+    kind: TransportKind = "auto",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> Transport:
     """The transport for ``url``'s origin. The proxy variables are read now, once: ``"auto"``
-    picks aiohttp when one applies; a forced ``"aiohttp"`` uses it too (if any)."""
+    picks aiohttp when one applies; a forced ``"aiohttp"`` uses it too (if any). A complete 2xx
+    body longer than ``max_body_bytes`` raises BodyTooLarge."""
     origin = Origin.of(url)
     proxy = proxy_for(url)
     if kind == "auto":
@@ -68,5 +78,7 @@ def create_transport(
         # Imported only when needed: aiohttp is the proxy path, not the hot one.
         from llm_gateway.providers.transport.aiohttp_transport import AiohttpTransport
 
-        return AiohttpTransport(origin, max_connections, idle_timeout_s, proxy=proxy)
-    return NativeTransport(origin, max_connections, idle_timeout_s)
+        return AiohttpTransport(
+            origin, max_connections, idle_timeout_s, proxy=proxy, max_body_bytes=max_body_bytes
+        )
+    return NativeTransport(origin, max_connections, idle_timeout_s, max_body_bytes=max_body_bytes)

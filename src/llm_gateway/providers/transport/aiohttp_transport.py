@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from llm_gateway.providers.transport.base import (
+    DEFAULT_MAX_BODY_BYTES,
     KEPT_HEADERS,
     Origin,
     RequestHead,
@@ -26,6 +27,7 @@ from llm_gateway.providers.transport.connection import ERROR_BODY_CAP
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
+    BodyTooLarge,
     ConnectFailed,
     DeadlinePassed,
     MalformedResponse,
@@ -44,8 +46,10 @@ class AiohttpTransport:
         idle_timeout_s: float,
         *,
         proxy: str | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.origin = origin
+        self.max_body_bytes = max_body_bytes
         self._proxy = proxy
         self._max = max_connections
         self._idle_timeout = idle_timeout_s
@@ -68,7 +72,11 @@ class AiohttpTransport:
         try:
             async with timeout:
                 if response.status < 300:
-                    parts.append(await response.read())
+                    cap = self.max_body_bytes
+                    await _read_capped(response, cap + 1, parts)
+                    if sum(map(len, parts)) > cap:
+                        response.close()
+                        raise BodyTooLarge(cap)
                 else:
                     await _read_capped(response, ERROR_BODY_CAP, parts)
         except (aiohttp.ClientError, OSError) as exc:

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 
 from llm_gateway.providers.transport.deadline import Deadline
 
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024  # GATEWAY_MAX_UPSTREAM_BODY_BYTES' default
+
 # The only response headers a transport keeps (lower-case names): what the provider reads.
 KEPT_HEADERS = ("content-type", "retry-after", "x-request-id", "x-generation-id")
 
@@ -65,7 +67,8 @@ class RequestHead:
 @dataclass(slots=True)
 class Response:
     """A complete answer: ``headers`` holds only :data:`KEPT_HEADERS` (lower-case names); for a
-    non-2xx status ``body`` may be cut at the transport's error-body cap."""
+    non-2xx status ``body`` may be cut at the transport's error-body cap. A 2xx body is never
+    longer than the transport's ``max_body_bytes``: BodyTooLarge is raised instead."""
 
     status: int
     headers: dict[str, str]

@@ -26,6 +26,7 @@ import httptools
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
+    BodyTooLarge,
     DeadlinePassed,
     MalformedResponse,
     ServerHungUp,
@@ -47,6 +48,7 @@ _KEPT = {
 }
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _FOREVER = float("inf")
+_NO_CAP = 1 << 62
 _TIMER_SLACK_S = 0.001  # loop timers have millisecond resolution
 
 
@@ -84,6 +86,7 @@ class Connection(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = _FOREVER
         self._due: Deadline | None = None
+        self.max_body = _NO_CAP  # bytes of a non-streamed 2xx body; the transport sets it
         self._start(streaming=False)
         self._busy = False
 
@@ -222,6 +225,10 @@ class Connection(asyncio.Protocol):
                 self._fail(cls(f"malformed response ({exc})"))
             self.close()
             return
+        if isinstance(self.error, BodyTooLarge):
+            self.keep_alive = False
+            self.close()
+            return
         if not self.headers_done:
             self._head_size += len(data)
             if self._head_size > MAX_HEAD_BYTES:  # aiohttp refuses long heads too
@@ -277,7 +284,15 @@ class Connection(asyncio.Protocol):
         self.headers_done = True
 
     def on_body(self, body: bytes) -> None:
-        if self.complete or (self.status >= 300 and self.buffered >= ERROR_BODY_CAP):
+        if self.complete or self.error is not None:
+            return
+        if self.status >= 300:
+            if self.buffered >= ERROR_BODY_CAP:
+                return
+        elif not self._streaming and self.buffered + len(body) > self.max_body:
+            # Nothing more is kept; data_received drops the connection after this feed.
+            self.parts, self.buffered = [], 0
+            self._fail(BodyTooLarge(self.max_body))
             return
         self.parts.append(body)
         self.buffered += len(body)

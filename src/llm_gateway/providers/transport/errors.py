@@ -7,6 +7,7 @@
     │                        (internal: the native transport retries it once on a new connection)
     ├── MalformedResponse    bytes that are not an HTTP/1.1 response head
     ├── BodyCut              the connection ended (or broke framing) after the head, mid-body
+    ├── BodyTooLarge         a 2xx body over the transport's cap (the connection is dropped)
     └── DeadlinePassed       the Deadline given for this wait passed (carries it)
 
 Each transport translates its own foreign exceptions (OSError, ssl, aiohttp) into this tree at its
@@ -47,6 +48,15 @@ class MalformedResponse(TransportError):
 
 class BodyCut(TransportError):
     """The response head arrived, then the body ended early or its framing broke."""
+
+
+class BodyTooLarge(TransportError):
+    """A complete answer's body grew past the transport's ``max_body_bytes``; nothing of it is
+    kept, and the connection is dropped rather than drained."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(f"response body over the {cap}-byte cap (GATEWAY_MAX_UPSTREAM_BODY_BYTES)")
+        self.cap = cap
 
 
 class DeadlinePassed(TransportError):

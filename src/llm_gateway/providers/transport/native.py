@@ -14,11 +14,18 @@ import ssl
 import zlib
 from collections.abc import Mapping
 
-from llm_gateway.providers.transport.base import Origin, RequestHead, Response, encode_head
+from llm_gateway.providers.transport.base import (
+    DEFAULT_MAX_BODY_BYTES,
+    Origin,
+    RequestHead,
+    Response,
+    encode_head,
+)
 from llm_gateway.providers.transport.connection import Connection
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
+    BodyTooLarge,
     DeadlinePassed,
     MalformedResponse,
     StaleConnection,
@@ -36,8 +43,10 @@ class NativeTransport:
         idle_timeout_s: float,
         *,
         ssl_context: ssl.SSLContext | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
         self.origin = origin
+        self.max_body_bytes = max_body_bytes
         self._pool = ConnectionPool(origin, max_connections, idle_timeout_s, ssl_context)
 
     def __repr__(self) -> str:
@@ -56,9 +65,10 @@ class NativeTransport:
         fresh = False
         while True:
             conn = await self._pool.acquire(headers_by, fresh=fresh)
+            conn.max_body = self.max_body_bytes
             try:
                 await _until_complete(conn, data, headers_by, body_by)
-                response = Response(conn.status, conn.headers, _decoded(conn))
+                response = Response(conn.status, conn.headers, _decoded(conn, self.max_body_bytes))
             except StaleConnection:
                 self._pool.discard(conn)
                 fresh = True
@@ -174,13 +184,18 @@ async def _until_complete(
             raise
 
 
-def _decoded(conn: Connection) -> bytes:
+def _decoded(conn: Connection, cap: int) -> bytes:
+    """The body, decompressed if the server compressed it; BodyTooLarge past ``cap`` bytes
+    once decompressed (a small compressed body may expand enormously)."""
     body = conn.take() if conn.parts else b""
     decoder = _decoder_for(conn.headers.get("content-encoding"))
     if decoder is None:
         return body
     try:
-        return decoder.decompress(body) + decoder.flush()
+        data = decoder.decompress(body, cap + 1)
+        if len(data) > cap or decoder.unconsumed_tail:
+            raise BodyTooLarge(cap)
+        return data + decoder.flush()
     except zlib.error as exc:
         raise BodyCut(f"undecodable compressed body ({exc})") from None
 
