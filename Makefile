@@ -4,21 +4,37 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck bench soak install clean
+# Dependencies are pinned in requirements/*.lock (`make lock` regenerates them from pyproject.toml).
+LOCK := requirements/dev.lock
+BENCH_LOCK := requirements/bench.lock
 
-$(STAMP): pyproject.toml
+.PHONY: run test check lint typecheck audit lock bench soak install clean
+
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
-$(BENCH_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+$(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
+	$(BIN)/python -m pip install --quiet -r $(BENCH_LOCK)
 	@touch $(BENCH_STAMP)
 
 install: $(STAMP)
+
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra bench --python-version 3.11 \
+		-o $(BENCH_LOCK)
+
+# Known vulnerabilities of every pinned package (PyPI's advisory data; pins it has no record of
+# are listed as not audited).
+audit: $(STAMP)
+	$(BIN)/pip-audit --progress-spinner off --no-deps --disable-pip -r $(LOCK) -r $(BENCH_LOCK)
 
 # With no provider key (in the environment or .env), serve the built-in simulated provider.
 run: $(STAMP)
@@ -36,7 +52,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+check: lint typecheck audit test
 
 bench: $(BENCH_STAMP)
 	$(BIN)/llm-gateway bench
