@@ -219,7 +219,7 @@ async def test_headers_deadline_raises_timeout_and_drops_the_connection(
     with pytest.raises(ProviderTimeout, match=r"no response headers within 0\.2 s") as caught:
         await provider_for(server).complete(make_request(headers_s=0.2))
     assert not caught.value.retryable
-    await asyncio.wait_for(hung_up.wait(), 2)
+    await asyncio.wait_for(hung_up.wait(), 10)  # bounded; a loaded machine is slow to see it
 
 
 async def test_the_attempt_deadline_caps_the_headers_wait(
