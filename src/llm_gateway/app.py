@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
+from llm_gateway.durable_state import DurableState
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
 from llm_gateway.gc_tuning import tune_for_serving
 from llm_gateway.http_errors import install_error_handlers
@@ -63,6 +64,7 @@ def create_app(
         live = gateway if gateway is not None else build_gateway(settings)
         app.state.llm_gateway = live
         set_llm_gateway(live)
+        durable = await DurableState.open(settings, live)
         app.state.gateway_ready = True
         if tune_gc:
             tune_for_serving()
@@ -71,6 +73,8 @@ def create_app(
             yield
         finally:
             app.state.gateway_ready = False
+            if durable is not None:
+                await durable.aclose(live)
             if owned:
                 await live.aclose()
                 set_llm_gateway(None)

@@ -73,7 +73,33 @@ class AuditLog:
         detail: str | None = None,
     ) -> AuditEntry:
         """Append one entry (and write it to the file, when there is one); return it."""
-        entry = AuditEntry(
+        entry = self.make_entry(
+            actor=actor,
+            action=action,
+            target=target,
+            before=before,
+            after=after,
+            client=client,
+            forced=forced,
+            detail=detail,
+        )
+        self.remember(entry)
+        return entry
+
+    @staticmethod
+    def make_entry(
+        *,
+        actor: str,
+        action: str,
+        target: str,
+        before: Any,
+        after: Any,
+        client: str | None = None,
+        forced: bool = False,
+        detail: str | None = None,
+    ) -> AuditEntry:
+        """An entry, redacted, not yet recorded (the record store commits it with the change)."""
+        return AuditEntry(
             id=uuid.uuid4().hex,
             at=datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds"),
             actor=redact(actor),
@@ -85,11 +111,13 @@ class AuditLog:
             forced=forced,
             detail=redact(detail) if detail else detail,
         )
+
+    def remember(self, entry: AuditEntry) -> None:
+        """Keep ``entry`` in memory and append it to the export file, when there is one."""
         with self._lock:
             self._entries.append(entry)
             if self._path is not None:
                 self._append(self._path, entry)
-        return entry
 
     def entries(
         self, *, limit: int = 100, action: str | None = None, target: str | None = None

@@ -123,6 +123,8 @@ class Plan:
     include_usage: bool = False
     attempts: list[AttemptRecord] = field(default_factory=list)
     reservation: Any = None
+    request_id: str = ""  # made by the gateway, unique: the ledger row's and the trace's key
+    ttft_ms: float | None = None  # streams: when the first token was ready to send
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the

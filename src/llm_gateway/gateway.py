@@ -23,6 +23,7 @@ from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
 from llm_gateway.errors import GatewayError, InvalidRequest, NotFound, echo
 from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
+from llm_gateway.ledger_rows import ledger_row, refused_row
 from llm_gateway.metrics import GatewayMetrics
 from llm_gateway.model_policy import (
     DEFAULT_DEADLINES,
@@ -48,6 +49,8 @@ from llm_gateway.resilience.circuit import CircuitBreakers, CircuitConfig, Circu
 from llm_gateway.resilience.retry import RetryPolicy
 from llm_gateway.selection.signals import InMemorySignals
 from llm_gateway.settings import Settings, get_settings
+from llm_gateway.storage.records import LedgerRow
+from llm_gateway.storage.runtime import GatewayRecords
 from llm_gateway.streaming import GatewayStream
 from llm_gateway.tokens import estimate_output_tokens, estimate_prompt_tokens
 from llm_gateway.tracing import Tracer, set_tracer
@@ -98,6 +101,8 @@ class LLMGateway:
         self.circuits = circuits
         self.tracer = tracer
         self.admission: list[AdmissionHook] = admission or []
+        self.records: GatewayRecords | None = None
+        self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.runner = ChainRunner(
             providers=providers,
@@ -145,12 +150,25 @@ class LLMGateway:
             elif (named := self.registry.find_by_provider_model_id(model_field)) is not None:
                 requested = named.logical_id
             else:
-                raise NotFound(
+                error = NotFound(
                     f"unknown model '{echo(model_field)}': not a model id, a node name, 'auto' "
                     "or a provider model id of the catalogue (GET /v1/models lists them)",
                     param="model",
                     code="model_not_found",
                 )
+                if self.records is not None:
+                    label = self.registry.catalog.node_label(node_name)
+                    refused = Route(node_name=label, node_label=label, trace_id=trace_id)
+                    self._write_row(
+                        refused_row(
+                            refused,
+                            error,
+                            stream=False,
+                            started_at=time.monotonic(),
+                            trace_id=trace_id,
+                        )
+                    )
+                raise error
         catalog = self.registry.catalog
         label = catalog.node_label(node_name)
         served = node_name if label != DEFAULT_NODE or node_name == DEFAULT_NODE else DEFAULT_NODE
@@ -167,7 +185,7 @@ class LLMGateway:
 
     async def complete(self, request: Mapping[str, Any], route: Route) -> GatewayResponse:
         """The whole answer from the first model that gives one. Raises GatewayError."""
-        plan = self.plan(request, route, stream=False)
+        plan = self.planned(request, route, stream=False)
         await self._admit(plan)
         try:
             policy, response = await self.runner.run(plan, self._call_complete)
@@ -193,7 +211,7 @@ class LLMGateway:
 
     def stream(self, request: Mapping[str, Any], route: Route) -> GatewayStream:
         """A stream to ``await .start()`` and iterate; see :mod:`llm_gateway.streaming`."""
-        return _AdmittedStream(self, self.plan(request, route, stream=True))
+        return _AdmittedStream(self, self.planned(request, route, stream=True))
 
     async def health_check(self) -> dict[str, Any]:
         """``overall_status`` (healthy|degraded|unhealthy) with provider and model detail."""
@@ -223,6 +241,32 @@ class LLMGateway:
 
     async def aclose(self) -> None:
         await self.providers.close_all()
+
+    def attach_records(self, records: GatewayRecords | None) -> None:
+        """Write every request's ledger row (and sampled traces) to ``records`` from now on."""
+        self.records = records
+        self.tracer.sink = records
+
+    def planned(self, request: Mapping[str, Any], route: Route, *, stream: bool) -> Plan:
+        """``plan()``; a request refused there still gets its ledger row."""
+        started = time.monotonic()
+        try:
+            return self.plan(request, route, stream=stream)
+        except GatewayError as error:
+            if self.records is not None:
+                self._write_row(
+                    refused_row(
+                        route, error, stream=stream, started_at=started, trace_id=route.trace_id
+                    )
+                )
+            raise
+
+    def _write_row(self, row: LedgerRow) -> None:
+        assert self.records is not None
+        if not self.records.writer.offer(row):  # full: wait for room, never drop the row
+            task = asyncio.get_running_loop().create_task(self.records.writer.put(row))
+            self._pending_rows.add(task)
+            task.add_done_callback(self._pending_rows.discard)
 
     # -- pipeline steps -------------------------------------------------------------------
 
@@ -255,6 +299,7 @@ class LLMGateway:
             deadline_at=now
             + self._total_deadline(selection.requirements, selection.selected_model),
             started_at=now,
+            request_id=new_trace_id(),
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             stream=stream,
@@ -262,8 +307,15 @@ class LLMGateway:
         )
 
     async def _admit(self, plan: Plan) -> None:
-        for hook in self.admission:
-            await hook.admit(plan)
+        try:
+            for hook in self.admission:
+                await hook.admit(plan)
+        except GatewayError as error:
+            if self.records is not None:
+                duration_ms = (time.monotonic() - plan.started_at) * 1000
+                row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")
+                await self.records.writer.put(row)
+            raise
 
     async def _call_complete(
         self, policy: ModelPolicy, request: ProviderRequest
@@ -312,6 +364,10 @@ class LLMGateway:
             capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
             detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),
         )
+        if self.records is not None:
+            row = ledger_row(plan, policy, usage, final, error, duration_ms, status)
+            if not self.records.writer.offer(row):
+                await self.records.writer.put(row)
         return final
 
     def overhead_ms(self, plan: Plan) -> float:
@@ -365,7 +421,7 @@ def build_gateway(
         from llm_gateway.providers.registry import ProviderRegistry
 
         providers = ProviderRegistry(registry.catalog, settings)
-    return LLMGateway(
+    gateway = LLMGateway(
         settings=settings,
         registry=registry,
         selector=ModelSelector(registry, signals),
@@ -378,6 +434,10 @@ def build_gateway(
             enabled=settings.ENABLE_MODEL_TRACING,
         ),
     )
+    # Outside a serving process, the guide's readers report the record store's numbers.
+    gateway.tracer.reader_url = settings.database_url
+    gateway.selector.reader_url = settings.database_url
+    return gateway
 
 
 _gateway: LLMGateway | None = None

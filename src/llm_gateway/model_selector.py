@@ -15,8 +15,10 @@ context without its trace id.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
+from types import MappingProxyType
 from typing import Any
 
 from llm_gateway.config.catalog import Catalog
@@ -31,7 +33,14 @@ from llm_gateway.selection.constraints import hard_constraint_failures, merge_re
 from llm_gateway.selection.context import SelectionContext, SelectionResult
 from llm_gateway.selection.recommendations import recommendations
 from llm_gateway.selection.scoring import SelectionStrategy
-from llm_gateway.selection.signals import InMemorySignals, Override, SelectionSignals
+from llm_gateway.selection.signals import (
+    InMemorySignals,
+    ModelStats,
+    Override,
+    SelectionSignals,
+    SignalsSnapshot,
+)
+from llm_gateway.settings import get_settings
 
 __all__ = [
     "DEFAULT_INPUT_TOKENS",
@@ -64,6 +73,8 @@ class ModelSelector:
         self._cache: OrderedDict[tuple[Any, ...], SelectionResult] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        # Outside a serving process: read observed performance from the record store here.
+        self.reader_url: str | None = None
 
     async def select_model(self, context: SelectionContext) -> SelectionResult:
         """Async form of :meth:`select` (the guide's API); selection never waits on I/O."""
@@ -99,7 +110,10 @@ class ModelSelector:
     async def get_model_recommendations(self, node_name: str) -> dict[str, Any]:
         """Ranked options for a node with estimated cost per 1k requests, the pick of each
         strategy and ``performance_data`` (observed where available, else declared)."""
-        return recommendations(self.registry.catalog, self.signals.snapshot(), node_name)
+        snapshot = self.signals.snapshot()
+        if self.reader_url is not None and not snapshot.stats:
+            snapshot = await _with_stored_observations(snapshot, self.reader_url)
+        return recommendations(self.registry.catalog, snapshot, node_name)
 
     def clear_cache(self) -> None:
         with self._lock:
@@ -109,6 +123,29 @@ class ModelSelector:
     def cached_count(self) -> int:
         """Number of cached results (bounded by the constructor's ``cache_size``)."""
         return len(self._cache)
+
+
+OBSERVATION_WINDOW_HOURS = 24.0
+
+
+async def _with_stored_observations(snapshot: SignalsSnapshot, url: str) -> SignalsSnapshot:
+    """This process has seen nothing: take the serving gateway's observations from the store."""
+    from llm_gateway.storage.reader import read_model_observations
+
+    observed = await read_model_observations(url, OBSERVATION_WINDOW_HOURS)
+    if not observed:
+        return snapshot
+    stats = {
+        model: ModelStats(
+            latency_ms=seen["latency_ms"],
+            error_rate=seen["errors"] / seen["samples"],
+            samples=int(seen["samples"]),
+            successes=int(seen["samples"] - seen["errors"]),
+        )
+        for model, seen in observed.items()
+        if seen["samples"] > 0
+    }
+    return dataclasses.replace(snapshot, stats=MappingProxyType(stats))
 
 
 _selector: ModelSelector | None = None
@@ -121,7 +158,9 @@ def get_model_selector() -> ModelSelector:
     if _selector is None:
         with _selector_lock:
             if _selector is None:
-                _selector = ModelSelector(get_model_policy_registry())
+                selector = ModelSelector(get_model_policy_registry())
+                selector.reader_url = get_settings().database_url
+                _selector = selector
     return _selector
 
 

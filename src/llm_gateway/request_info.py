@@ -57,6 +57,7 @@ def trace_detail(
     selection = plan.selection
     return {
         "trace_id": plan.trace_id,
+        "request_id": plan.request_id,
         "ok": error is None,
         "status": status or ("ok" if error is None else "error"),
         "node_name": plan.route.node_name,

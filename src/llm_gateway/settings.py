@@ -62,7 +62,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("GATEWAY_CONFIG_DIR", "CONFIG_DIR"),
     )
     REDIS_URL: SecretStr | None = None
+    # The record store (ledger, traces, admin state); empty: none, everything in memory only
     DATABASE_URL: SecretStr = SecretStr("sqlite+aiosqlite:///./data/llm_gateway.sqlite3")
+    GATEWAY_DB_AUTO_MIGRATE: bool = False  # PostgreSQL: migrate at start-up (SQLite always does)
+    GATEWAY_LEDGER_SPOOL_DIR: Path = Path("data/spool")
+    GATEWAY_LEDGER_QUEUE_MAX: int = Field(default=20_000, ge=100, le=10_000_000)
+    GATEWAY_LEDGER_FLUSH_MS: int = Field(default=150, ge=10, le=5_000)
+    GATEWAY_LEDGER_SPOOL_MAX_MB: int = Field(default=1024, ge=1)
+    GATEWAY_LEDGER_RETENTION_DAYS: int = Field(default=400, ge=1, le=3660)
+    GATEWAY_TRACE_QUEUE_MAX: int = Field(default=5_000, ge=10)
 
     # HTTP service
     GATEWAY_HOST: str = "127.0.0.1"
@@ -149,6 +157,12 @@ class Settings(BaseSettings):
             if password:
                 out.append(password)
         return out
+
+    @property
+    def database_url(self) -> str | None:
+        """The record store's URL, or None when ``DATABASE_URL`` is empty (memory only)."""
+        value = self.DATABASE_URL.get_secret_value().strip()
+        return value or None
 
     @property
     def use_simulator(self) -> bool:

@@ -88,6 +88,7 @@ class GatewayStream:
             raise
         self._models.append(self.model.logical_id)
         self.overhead_ms = self._gateway.overhead_ms(self.plan)
+        self.plan.ttft_ms = (time.monotonic() - self.plan.started_at) * 1000
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
@@ -106,6 +107,8 @@ class GatewayStream:
             await _close(self._opened.rest)
         if not self._closed:
             self._closed = True
+            # Closed before the answer's end, and not by an error: the caller left.
+            self.cancelled = not self._finished and self.error is None
             await self._gateway.finish(
                 self.plan, self.model, self.usage, self.error, cost=self.cost, stream=self
             )

@@ -39,7 +39,8 @@ class _MinuteBucket:
 
 
 class TraceSink(Protocol):
-    """Durable storage for sampled traces (e.g. SQLite/PostgreSQL); must not block."""
+    """Durable storage for sampled traces (the record store's writer); must not block. It gets
+    the trace as kept (references, unrendered) and renders it off the request path."""
 
     def submit(self, trace: dict[str, Any]) -> None: ...
 
@@ -61,6 +62,8 @@ class Tracer:
         self.sampling_rate = sampling_rate
         self.enabled = enabled
         self.sink = sink
+        self.records: Any = None  # GatewayRecords, once the serving gateway has a record store
+        self.reader_url: str | None = None  # another process's: read the store at this URL
         self._retention_s = retention_hours * 3600
         self._max_traces = max_traces
         self._clock = clock
@@ -105,7 +108,7 @@ class Tracer:
         trace["timestamp"] = now
         self._keep(trace_id, trace)
         if self.sink is not None:
-            self.sink.submit(render_trace(trace))
+            self.sink.submit(trace)
 
     def _keep(self, trace_id: str, trace: dict[str, Any]) -> None:
         key = self._next_key = self._next_key + 1
@@ -149,8 +152,27 @@ class Tracer:
                 break
         return out
 
-    async def get_trace_metrics(self, hours: float = 1.0) -> dict[str, Any]:
-        """The guide's metrics over the last ``hours`` (every request, not only sampled ones)."""
+    async def get_trace_metrics(
+        self, hours: float = 1.0, *, node: str | None = None, model: str | None = None
+    ) -> dict[str, Any]:
+        """The guide's metrics over the last ``hours`` (every request, not only sampled ones).
+
+        With a record store (the serving gateway's, or ``DATABASE_URL`` in a process that has
+        served nothing itself) they are read from its ledger, so every process and replica
+        reports the same numbers; otherwise from this process's memory.
+        """
+        if self.records is not None:
+            from llm_gateway.storage import queries
+
+            return await queries.trace_metrics(self.records.store, hours, node=node, model=model)
+        if self.reader_url is not None and not self._buckets:
+            # This process has served nothing itself (a script, a monitor): report the
+            # serving gateway's numbers from the store.
+            from llm_gateway.storage.reader import read_trace_metrics
+
+            found = await read_trace_metrics(self.reader_url, hours, node=node, model=model)
+            if found is not None:
+                return found
         return self.metrics(hours)
 
     def metrics(self, hours: float = 1.0) -> dict[str, Any]:
@@ -251,6 +273,7 @@ def get_tracer() -> Tracer:
             retention_hours=settings.GATEWAY_METRICS_RETENTION_HOURS,
             enabled=settings.ENABLE_MODEL_TRACING,
         )
+        _tracer.reader_url = settings.database_url
     return _tracer
 
 

@@ -27,6 +27,7 @@ from llm_gateway.routes.cost_optimization import cost_optimization_report
 from llm_gateway.routes.deps import gateway_of
 from llm_gateway.routes.overrides import node_selection_errors, override_problems, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
+from llm_gateway.storage import queries
 
 router = APIRouter(route_class=GatewayRoute)
 
@@ -77,11 +78,29 @@ async def list_traces(
     hours: float = Query(1.0, gt=0, le=MAX_HOURS),
     limit: int = Query(100, ge=1, le=1000),
     errors_only: bool = Query(False, description="Only failed requests"),
+    node: str | None = Query(None, max_length=128, description="Only this node"),
+    model: str | None = Query(None, max_length=128, description="Only this answering model"),
 ) -> dict[str, Any]:
-    """Sampled traces (failures always kept), newest first; metrics count every request."""
-    tracer = gateway_of(request).tracer
-    traces = tracer.list_traces(hours, limit, errors_only=errors_only)
-    metrics = await tracer.get_trace_metrics(hours=hours)
+    """Sampled traces (failures always kept), newest first; metrics count every request.
+    With a record store, both are read from it: every replica's, surviving restarts."""
+    gateway = gateway_of(request)
+    tracer = gateway.tracer
+    records = gateway.records
+    if records is not None:
+        await records.writer.flush()
+        traces = await queries.list_traces(
+            records.store, hours, limit, node=node, model=model, errors_only=errors_only
+        )
+    else:
+        traces = tracer.list_traces(hours, limit, errors_only=errors_only)
+        if node or model:
+            traces = [
+                t
+                for t in traces
+                if (not node or t.get("node_name") == node)
+                and (not model or t.get("model") == model)
+            ]
+    metrics = await tracer.get_trace_metrics(hours=hours, node=node, model=model)
     return {"hours": hours, "count": len(traces), "traces": traces, "metrics": metrics}
 
 
@@ -91,8 +110,14 @@ async def list_traces(
     summary="One trace: selection, attempts, usage, cost",
 )
 async def get_trace(trace_id: str, request: Request) -> dict[str, Any]:
-    tracer = gateway_of(request).tracer
-    trace = tracer.get_trace(trace_id)
+    gateway = gateway_of(request)
+    tracer = gateway.tracer
+    records = gateway.records
+    if records is not None:
+        await records.writer.flush()
+        trace = await queries.get_trace(records.store, trace_id)
+    else:
+        trace = tracer.get_trace(trace_id)
     if trace is None:
         raise NotFound(
             f"no trace '{echo(trace_id)}' (traces are kept for a sampled share of successful "
@@ -154,3 +179,9 @@ def _override_issues(gateway: LLMGateway) -> dict[str, list[str]]:
         if problems:
             out[node] = problems
     return out
+
+
+def _matches(trace: dict[str, Any], node: str | None, model: str | None) -> bool:
+    return (not node or trace.get("node_name") == node) and (
+        not model or trace.get("model") == model
+    )

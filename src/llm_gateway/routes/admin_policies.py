@@ -8,16 +8,20 @@ selection cache.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from llm_gateway.audit import AuditEntry
 from llm_gateway.config.catalog import Catalog
 from llm_gateway.config.reading import ConfigReadTimeout, read_catalog, shrinking_problems
 from llm_gateway.errors import ConfigError, GatewayError, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
+from llm_gateway.routes.admin_changes import OVERRIDE, commit_change
 from llm_gateway.routes.admin_models import (
     AuditOut,
     BulkOut,
@@ -35,9 +39,12 @@ from llm_gateway.routes.overrides import (
     override_dict,
     override_problems,
     require_node,
-    set_override,
 )
 from llm_gateway.routes.route_classes import GatewayRoute
+from llm_gateway.selection.signals import Override
+from llm_gateway.storage.runtime import RecordStoreUnavailable
+
+logger = logging.getLogger("llm_gateway.admin")
 
 router = APIRouter(route_class=GatewayRoute)
 
@@ -61,12 +68,31 @@ async def bulk_update(
     """All or nothing: one bad entry rejects the whole update (422 naming each bad entry)."""
     gateway = gateway_of(request)
     warnings = _check_bulk(gateway, body)
+    overrides = {
+        node: Override(model_id, body.force, caller.actor, time.time())
+        for node, model_id in body.updates.items()
+    }
+    entry = services_of(request).audit.make_entry(
+        actor=caller.actor,
+        client=caller.client,
+        action="override.bulk",
+        target=",".join(body.updates)[:256],
+        before={
+            n: override_dict(gateway.signals.snapshot().overrides.get(n)) for n in body.updates
+        },
+        after={n: override_dict(o) for n, o in overrides.items()},
+        forced=body.force,
+        detail=body.reason,
+    )
+    changes = [(OVERRIDE, node, override_dict(o)) for node, o in overrides.items()]
+    await commit_change(request, changes, entry)
     applied: dict[str, dict[str, Any]] = {}
     # No await between the sets: no request of this process can see half of the update.
-    for node, model_id in body.updates.items():
-        applied[node] = _apply(gateway, request, caller, node, model_id, body.force, body.reason)
-    for node, entry in applied.items():
-        entry["effective_model"] = _effective_model(gateway, node)
+    for node, override in overrides.items():
+        before = override_dict(gateway.signals.set_override(node, override))
+        applied[node] = {"before": before, "after": override_dict(override)}
+    for node, change in applied.items():
+        change["effective_model"] = _effective_model(gateway, node)
     return {"applied": applied, "warnings": warnings}
 
 
@@ -81,7 +107,7 @@ async def put_override(
     (unless ``force``); 404 for an unknown node."""
     gateway = gateway_of(request)
     warnings = check_override(gateway, node, body.model_id, force=body.force)
-    change = _apply(gateway, request, caller, node, body.model_id, body.force, body.reason)
+    change = await _apply(gateway, request, caller, node, body.model_id, body.force, body.reason)
     return {
         "node": node,
         "mode": body.mode,
@@ -96,9 +122,9 @@ async def delete_override(node: str, request: Request, caller: AdminDep) -> dict
     """Back to the files' choice. ``removed`` is false when there was no override."""
     gateway = gateway_of(request)
     require_node(gateway, node)
-    before = override_dict(gateway.signals.clear_override(node))
+    before = override_dict(gateway.signals.snapshot().overrides.get(node))
     if before is not None:
-        services_of(request).audit.record(
+        entry = services_of(request).audit.make_entry(
             actor=caller.actor,
             client=caller.client,
             action="override.delete",
@@ -106,6 +132,8 @@ async def delete_override(node: str, request: Request, caller: AdminDep) -> dict
             before=before,
             after=None,
         )
+        await commit_change(request, [(OVERRIDE, node, None)], entry)
+        gateway.signals.clear_override(node)
     return {
         "node": node,
         "removed": before is not None,
@@ -150,7 +178,7 @@ async def reload_policies(
         for problems in [override_problems(gateway, node, o.model_id)[1]]
         if problems
     ]
-    services_of(request).audit.record(
+    entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
         action="config.reload",
@@ -160,6 +188,7 @@ async def reload_policies(
         forced=bool(force and problems),
         detail="; ".join(problems) if force and problems else None,
     )
+    await _record_reload(request, gateway, caller, entry)
     return {
         "status": "reloaded",
         "config_version_before": before,
@@ -168,6 +197,21 @@ async def reload_policies(
         "nodes": len(registry.get_all_nodes()),
         "warnings": warnings,
     }
+
+
+async def _record_reload(
+    request: Request, gateway: LLMGateway, caller: AdminCaller, entry: AuditEntry
+) -> None:
+    """The files are the truth of a reload, applied already: recording it is best effort."""
+    records = gateway.records
+    try:
+        if records is not None:
+            registry = gateway.registry
+            await records.record_config(registry.version, str(registry.config_dir), caller.actor)
+        await commit_change(request, [], entry)
+    except RecordStoreUnavailable as exc:
+        logger.error("config reload applied but not recorded: %s", exc.message)
+        services_of(request).audit.remember(entry)
 
 
 _RELOADS = asyncio.Lock()  # one reload at a time: the second sees the first's result
@@ -199,7 +243,11 @@ async def get_audit(
     action: str | None = Query(None, max_length=64),
     target: str | None = Query(None, max_length=256),
 ) -> dict[str, Any]:
-    """Newest first."""
+    """Newest first (from the record store when there is one: every replica's changes)."""
+    records = gateway_of(request).records
+    if records is not None:
+        rows = await records.store.list_audit(limit=limit, action=action, target=target)
+        return {"count": len(rows), "entries": rows}
     entries = services_of(request).audit.entries(limit=limit, action=action, target=target)
     return {"count": len(entries), "entries": [entry.as_dict() for entry in entries]}
 
@@ -227,7 +275,7 @@ def _check_bulk(gateway: LLMGateway, body: BulkUpdateRequest) -> dict[str, list[
     return warnings
 
 
-def _apply(
+async def _apply(
     gateway: LLMGateway,
     request: Request,
     caller: AdminCaller,
@@ -236,18 +284,22 @@ def _apply(
     forced: bool,
     reason: str | None,
 ) -> dict[str, Any]:
-    before = override_dict(set_override(gateway, node, model_id, forced=forced, actor=caller.actor))
-    after = override_dict(gateway.signals.snapshot().overrides.get(node))
-    services_of(request).audit.record(
+    override = Override(
+        model_id=model_id, forced=forced, actor=caller.actor, created_at=time.time()
+    )
+    after = override_dict(override)
+    entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
         action="override.set",
         target=node,
-        before=before,
+        before=override_dict(gateway.signals.snapshot().overrides.get(node)),
         after=after,
         forced=forced,
         detail=reason,
     )
+    await commit_change(request, [(OVERRIDE, node, after)], entry)
+    before = override_dict(gateway.signals.set_override(node, override))
     return {"before": before, "after": after}
 
 

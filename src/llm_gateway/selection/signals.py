@@ -159,6 +159,24 @@ class InMemorySignals:
             live.fold(latency_ms, ok, self._alpha)
             self._stats_dirty = True
 
+    def seed(self, observed: Mapping[str, Mapping[str, float]]) -> None:
+        """Start from what the record store observed (per model: ``samples``, ``errors``,
+        ``latency_ms`` of successes), so a restart does not forget; live outcomes then fold in."""
+        with self._lock:
+            for model, seen in observed.items():
+                samples = int(seen.get("samples", 0))
+                if samples <= 0:
+                    continue
+                errors = int(seen.get("errors", 0))
+                successes = samples - errors
+                self._live[model] = _LiveStats(
+                    latency_ms=float(seen.get("latency_ms", 0.0)) if successes else None,
+                    error_rate=errors / samples,
+                    samples=samples,
+                    successes=successes,
+                )
+            self._publish()
+
     def _publish(self) -> None:
         stats = {
             model: ModelStats(

@@ -1,0 +1,116 @@
+"""The ledger's local spool: every batch is on disk, fsynced, before the database sees it.
+
+A batch is written to ``<dir>/<name>.tmp``, fsynced and renamed to ``<name>.jsonl`` (so a reader
+never sees half a file); once the database has committed it, the file is removed. What is left
+— after a crash, or while the database is down — is replayed oldest first, at start-up and as
+soon as the database answers again; inserts are idempotent on the row id, so a batch replayed
+after a commit whose acknowledgement was lost is not counted twice. Several processes may share
+one folder: names carry the process id, and replaying another process's file is harmless.
+
+Blocking file I/O: call these from a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+logger = logging.getLogger("llm_gateway.storage")
+
+
+@dataclass(frozen=True, slots=True)
+class SpoolFile:
+    path: Path
+    size: int
+
+
+class Spool:
+    """Append-only batch files in one folder."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        self._seq = itertools.count()
+        self._pid = os.getpid()
+
+    def write(self, rows: list[dict[str, Any]]) -> SpoolFile:
+        """Write one batch durably; return its file."""
+        name = f"{time.time_ns():020d}-{self._pid}-{next(self._seq):08d}"
+        tmp = self.directory / f"{name}.tmp"
+        final = self.directory / f"{name}.jsonl"
+        payload = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, payload)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+        self._sync_directory()
+        return SpoolFile(final, len(payload))
+
+    def pending(self) -> list[SpoolFile]:
+        """Committed-to-disk batches not yet acknowledged by the database, oldest first."""
+        out = []
+        for path in sorted(self.directory.glob("*.jsonl")):
+            try:
+                out.append(SpoolFile(path, path.stat().st_size))
+            except FileNotFoundError:
+                continue  # another process replayed it meanwhile
+        return out
+
+    def read(self, spooled: SpoolFile) -> list[dict[str, Any]]:
+        """The rows of a batch file; a torn last line (a crash mid-write of an old format) is
+        skipped with a warning, never the rest."""
+        try:
+            data = spooled.path.read_bytes()
+        except FileNotFoundError:
+            return []
+        rows = []
+        for number, line in enumerate(data.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                logger.warning("spool %s line %d is not a row: skipped", spooled.path, number)
+        return rows
+
+    def remove(self, spooled: SpoolFile) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            spooled.path.unlink()
+
+    def size(self) -> tuple[int, int]:
+        """``(files, bytes)`` waiting."""
+        files = self.pending()
+        return len(files), sum(f.size for f in files)
+
+    def remove_stale_temporaries(self, older_than_s: float = 60.0) -> None:
+        """Half-written ``.tmp`` files of crashed processes (never acknowledged to anyone)."""
+        horizon = time.time() - older_than_s
+        for path in self.directory.glob("*.tmp"):
+            try:
+                if path.stat().st_mtime < horizon:
+                    path.unlink()
+            except FileNotFoundError:
+                continue
+
+    def _sync_directory(self) -> None:
+        try:
+            fd = os.open(self.directory, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)

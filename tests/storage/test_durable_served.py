@@ -1,0 +1,118 @@
+"""What outlives a process: overrides, disabled models and traces survive a restart; the guide's
+monitoring snippets (2.3, 5.2), run in a separate process, report the server's numbers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+from tests.http.conftest import AUTH, make_settings
+from tests.http.serving import serve
+
+from llm_gateway.app import create_app
+
+MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+def _settings(tmp_path: Path, database_url: str):  # type: ignore[no-untyped-def]
+    return make_settings(
+        tmp_path,
+        DATABASE_URL=database_url,
+        GATEWAY_DB_AUTO_MIGRATE=True,
+        GATEWAY_LEDGER_SPOOL_DIR=tmp_path / "spool",
+    )
+
+
+def _restart_keeps_admin_state(tmp_path: Path, database_url: str) -> None:
+    settings = _settings(tmp_path, database_url)
+    with serve(create_app(settings)) as (url, _):
+        put = httpx.put(
+            f"{url}/api/admin/gateway/policies/formatter",
+            json={"model_id": "gpt-4o-mini", "mode": "override"},
+            headers=AUTH,
+        )
+        assert put.status_code == 200, put.text
+        answer = httpx.post(
+            f"{url}/v1/chat/completions",
+            json={"model": "formatter", "messages": MESSAGES},
+            headers={"X-Trace-Id": "restart-trace-1"},
+        )
+        assert answer.headers["x-gateway-model"] == "gpt-4o-mini"
+    with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        policies = httpx.get(f"{url}/api/admin/gateway/policies", headers=AUTH).json()
+        assert policies["effective"]["formatter"] == "gpt-4o-mini"
+        assert policies["nodes"]["formatter"]["override"]["model_id"] == "gpt-4o-mini"
+        answer = httpx.post(
+            f"{url}/v1/chat/completions", json={"model": "formatter", "messages": MESSAGES}
+        )
+        assert answer.headers["x-gateway-model"] == "gpt-4o-mini"
+        trace = httpx.get(f"{url}/api/admin/gateway/traces/restart-trace-1", headers=AUTH)
+        assert trace.status_code == 200, trace.text
+        assert trace.json()["model"] == "gpt-4o-mini"
+        audit = httpx.get(f"{url}/api/admin/gateway/audit", headers=AUTH).json()
+        assert [e["action"] for e in audit["entries"]] == ["override.set"]
+        removed = httpx.delete(f"{url}/api/admin/gateway/policies/formatter", headers=AUTH)
+        assert removed.json()["removed"] is True
+    with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        policies = httpx.get(f"{url}/api/admin/gateway/policies", headers=AUTH).json()
+        assert policies["nodes"]["formatter"]["override"] is None
+
+
+def test_restart_keeps_overrides_traces_and_audit_on_sqlite(tmp_path: Path) -> None:
+    _restart_keeps_admin_state(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/durable.sqlite3")
+
+
+def test_restart_keeps_overrides_traces_and_audit_on_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    _restart_keeps_admin_state(tmp_path, pg_url)
+
+
+GUIDE_SNIPPETS = textwrap.dedent(
+    """
+    import asyncio, json
+    from llm_gateway.model_selector import get_model_selector
+    from llm_gateway.tracing import get_tracer
+
+    async def main():
+        metrics = await get_tracer().get_trace_metrics(hours=1)
+        recommendations = await get_model_selector().get_model_recommendations("formatter")
+        print(json.dumps({"metrics": metrics, "performance": recommendations["performance_data"]}))
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_guide_snippets_in_another_process_see_the_servers_numbers(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/shared.sqlite3"
+    with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        for i in range(12):
+            model = "gpt-4o-mini" if i % 3 else "claude-haiku"
+            response = httpx.post(
+                f"{url}/v1/chat/completions", json={"model": model, "messages": MESSAGES}
+            )
+            assert response.status_code == 200
+        httpx.get(f"{url}/api/admin/gateway/metrics", headers=AUTH)  # flushes the writer
+        result = subprocess.run(
+            [sys.executable, "-c", GUIDE_SNIPPETS],
+            env={"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=tmp_path,
+        )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    metrics = seen["metrics"]
+    assert metrics["request_count"] == 12
+    assert metrics["model_distribution"] == {"gpt-4o-mini": 8, "claude-haiku": 4}
+    assert metrics["error_rate"] == 0.0
+    assert metrics["total_cost"] > 0
+    performance = seen["performance"]
+    assert performance["gpt-4o-mini"]["source"] == "observed", performance["gpt-4o-mini"]
