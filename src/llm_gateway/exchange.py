@@ -125,6 +125,7 @@ class Plan:
     reservation: Any = None
     request_id: str = ""  # made by the gateway, unique: the ledger row's and the trace's key
     ttft_ms: float | None = None  # streams: when the first token was ready to send
+    answer_text: str | None = None  # the answer's text, for traces that keep content
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the

@@ -194,6 +194,8 @@ class LLMGateway:
             raise
         body = response.body
         body["model"] = policy.logical_id
+        if self.tracer.content_chars:
+            plan.answer_text = _answer_text(body)
         cost = await self.finish(plan, policy, response.usage, None)
         usage = body.get("usage")
         if isinstance(usage, dict):
@@ -246,6 +248,8 @@ class LLMGateway:
         """Write every request's ledger row (and sampled traces) to ``records`` from now on."""
         self.records = records
         self.tracer.sink = records
+        self.tracer.records = records
+        self.metrics.record_writer = records.writer if records is not None else None
 
     def planned(self, request: Mapping[str, Any], route: Route, *, stream: bool) -> Plan:
         """``plan()``; a request refused there still gets its ledger row."""
@@ -363,6 +367,8 @@ class LLMGateway:
             cost=final.total,
             capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
             detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),
+            notable=len(plan.attempts) > 1
+            or (policy is not None and policy is not plan.selection.selected_model),
         )
         if self.records is not None:
             row = ledger_row(plan, policy, usage, final, error, duration_ms, status)
@@ -394,6 +400,15 @@ class LLMGateway:
             loop.call_later(cooldown, self.signals.set_available, model, True)
         elif new is CircuitState.CLOSED:
             self.signals.set_available(model, True)
+
+
+def _answer_text(body: Mapping[str, Any]) -> str | None:
+    choices = body.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return None
 
 
 class _AdmittedStream(GatewayStream):
@@ -434,6 +449,7 @@ def build_gateway(
             enabled=settings.ENABLE_MODEL_TRACING,
         ),
     )
+    gateway.tracer.content_chars = settings.GATEWAY_TRACE_CONTENT_CHARS
     # Outside a serving process, the guide's readers report the record store's numbers.
     gateway.tracer.reader_url = settings.database_url
     gateway.selector.reader_url = settings.database_url

@@ -29,6 +29,11 @@ MASK = "[redacted]"
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()  # lower-cased, longest first
+# Short strings recur (model ids, reasons, provider names): their redacted form is remembered,
+# bounded, and forgotten whenever a secret is added.
+_cache: dict[str, str] = {}
+_CACHE_MAX = 8192
+_CACHE_LEN = 256
 
 
 def register_secret(secret: str | None) -> None:
@@ -41,6 +46,7 @@ def register_secret(secret: str | None) -> None:
         return
     with _lock:
         _secrets = tuple(sorted({*_secrets, value}, key=len, reverse=True))
+        _cache.clear()
 
 
 def register_secrets(secrets: Iterable[str | None]) -> None:
@@ -64,6 +70,19 @@ def redact(text: str, *extra: str | None) -> str:
     secrets = _secrets
     if extra:
         secrets = (*secrets, *(e.lower() for e in extra if e and len(e) >= MIN_SECRET))
+    elif len(text) <= _CACHE_LEN:
+        known = _cache.get(text)
+        if known is not None:
+            return known
+        masked = _redact(text, secrets)
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[text] = masked
+        return masked
+    return _redact(text, secrets)
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
     if not secrets or not text:
         return text
     lower = text.lower()

@@ -79,4 +79,10 @@ def trace_detail(
         "error": error,
         "user_id": plan.route.user_id,
         "api_key_id": plan.route.api_key_id,
+        # References only; the tracer keeps them (capped) only when told to keep content.
+        CONTENT_KEYS[0]: plan.request.get("messages"),
+        CONTENT_KEYS[1]: plan.answer_text,
     }
+
+
+CONTENT_KEYS = ("_prompt_messages", "_answer_text")

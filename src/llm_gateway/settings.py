@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Performance monitoring
     GATEWAY_METRICS_RETENTION_HOURS: int = Field(default=168, ge=1, le=24 * 366)
     GATEWAY_TRACE_SAMPLING_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
+    # Prompt and completion text in traces: off unless set (characters kept of each; redacted)
+    GATEWAY_TRACE_CONTENT_CHARS: int = Field(default=0, ge=0, le=100_000)
 
     # Gradual rollout flags (Phase 5)
     GATEWAY_V2_ENABLED: bool = False

@@ -109,6 +109,8 @@ class GatewayStream:
             self._closed = True
             # Closed before the answer's end, and not by an error: the caller left.
             self.cancelled = not self._finished and self.error is None
+            if self._gateway.tracer.content_chars:
+                self.plan.answer_text = "".join(self._sent)
             await self._gateway.finish(
                 self.plan, self.model, self.usage, self.error, cost=self.cost, stream=self
             )

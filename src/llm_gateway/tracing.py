@@ -62,6 +62,7 @@ class Tracer:
         self.sampling_rate = sampling_rate
         self.enabled = enabled
         self.sink = sink
+        self.content_chars = 0  # > 0: keep prompt and completion text, each capped at this
         self.records: Any = None  # GatewayRecords, once the serving gateway has a record store
         self.reader_url: str | None = None  # another process's: read the store at this URL
         self._retention_s = retention_hours * 3600
@@ -86,8 +87,10 @@ class Tracer:
         cost: Decimal,
         capabilities: tuple[str, ...] = (),
         detail: Callable[[], dict[str, Any]] | None = None,
+        notable: bool = False,
     ) -> None:
-        """Count the request; keep its full trace (built lazily by ``detail``) when sampled."""
+        """Count the request; keep its full trace (built lazily by ``detail``) when sampled.
+        Failures and ``notable`` requests (retried, fallen back, recovered) are always kept."""
         now = self._clock()
         bucket = self._bucket(now)
         bucket.count += 1
@@ -102,9 +105,14 @@ class Tracer:
             bucket.capabilities[capability] += 1
         if not self.enabled or detail is None:
             return
-        if ok and self._rand() >= self.sampling_rate:
+        if ok and not notable and self._rand() >= self.sampling_rate:
             return
         trace = detail()
+        messages = trace.pop("_prompt_messages", None)
+        answer = trace.pop("_answer_text", None)
+        if self.content_chars:
+            trace["prompt"] = _capped_messages(messages, self.content_chars)
+            trace["completion"] = _cap(answer, self.content_chars)
         trace["timestamp"] = now
         self._keep(trace_id, trace)
         if self.sink is not None:
@@ -244,6 +252,35 @@ def _render(value: Any) -> Any:
     if isinstance(value, Decimal):
         return str(value)
     return str(value)
+
+
+def _cap(text: Any, limit: int) -> str | None:
+    if not isinstance(text, str):
+        return None
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+def _capped_messages(messages: Any, limit: int) -> list[dict[str, Any]] | None:
+    """The messages' roles and text, within ``limit`` characters in all (newest kept)."""
+    if not isinstance(messages, list):
+        return None
+    out: list[dict[str, Any]] = []
+    left = limit
+    for message in reversed(messages[-50:]):
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        if not isinstance(content, str):
+            parts = content if isinstance(content, list) else []
+            content = " ".join(
+                str(p.get("text", "")) for p in parts if isinstance(p, dict) and "text" in p
+            )
+        out.append({"role": str(message.get("role"))[:32], "content": _cap(content, max(left, 0))})
+        left -= len(content)
+        if left <= 0:
+            break
+    out.reverse()
+    return out
 
 
 def _percentile(histogram: Counter[int], n: int, q: float) -> float:

@@ -67,6 +67,8 @@ EXPECTED_OPERATIONS = {
     ("get", "/v1/models"),
     ("get", "/api/admin/gateway/metrics"),
     ("get", "/api/admin/gateway/ledger"),
+    ("get", "/api/admin/gateway/models"),
+    ("put", "/api/admin/gateway/models/{model_id}"),
     ("get", "/api/chat/nodes"),
     ("post", "/api/chat/{node_name}"),
     ("post", "/api/chat/{node_name}/stream"),

@@ -41,7 +41,15 @@ def _restart_keeps_admin_state(tmp_path: Path, database_url: str) -> None:
             headers={"X-Trace-Id": "restart-trace-1"},
         )
         assert answer.headers["x-gateway-model"] == "gpt-4o-mini"
+        switched = httpx.put(
+            f"{url}/api/admin/gateway/models/claude-opus",
+            json={"enabled": False, "reason": "too dear this week"},
+            headers=AUTH,
+        )
+        assert switched.json() == {"model_id": "claude-opus", "enabled": False, "changed": True}
     with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        models = httpx.get(f"{url}/api/admin/gateway/models", headers=AUTH).json()["models"]
+        assert {m["model_id"] for m in models if m["disabled_by_admin"]} == {"claude-opus"}
         policies = httpx.get(f"{url}/api/admin/gateway/policies", headers=AUTH).json()
         assert policies["effective"]["formatter"] == "gpt-4o-mini"
         assert policies["nodes"]["formatter"]["override"]["model_id"] == "gpt-4o-mini"
@@ -53,7 +61,8 @@ def _restart_keeps_admin_state(tmp_path: Path, database_url: str) -> None:
         assert trace.status_code == 200, trace.text
         assert trace.json()["model"] == "gpt-4o-mini"
         audit = httpx.get(f"{url}/api/admin/gateway/audit", headers=AUTH).json()
-        assert [e["action"] for e in audit["entries"]] == ["override.set"]
+        assert [e["action"] for e in audit["entries"]] == ["model.disable", "override.set"]
+        assert audit["entries"][0]["detail"] == "too dear this week"
         removed = httpx.delete(f"{url}/api/admin/gateway/policies/formatter", headers=AUTH)
         assert removed.json()["removed"] is True
     with serve(create_app(_settings(tmp_path, database_url))) as (url, _):

@@ -11,9 +11,24 @@ from collections.abc import Iterable
 
 from llm_gateway.bench.errors import BenchError
 
+_TRACE_ALL = {"ENABLE_MODEL_TRACING": "true", "GATEWAY_TRACE_SAMPLING_RATE": "1.0"}
+BENCH_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/llm_gateway_bench"
+
 PRESETS: dict[str, dict[str, str]] = {
-    # Tracing off: the bare request path.
-    "off": {"ENABLE_MODEL_TRACING": "false", "GATEWAY_TRACE_SAMPLING_RATE": "0"},
+    # The bare request path: no tracing, no record store.
+    "off": {
+        "ENABLE_MODEL_TRACING": "false",
+        "GATEWAY_TRACE_SAMPLING_RATE": "0",
+        "DATABASE_URL": "",
+    },
+    # The ledger and every trace in the record store: a SQLite file (the bench's own) ...
+    "ledger-sqlite": dict(_TRACE_ALL),
+    # ... or PostgreSQL on this machine (a database the bench creates afresh for the run).
+    "ledger-postgres": {
+        **_TRACE_ALL,
+        "DATABASE_URL": BENCH_PG_URL,
+        "GATEWAY_DB_AUTO_MIGRATE": "true",
+    },
     # Everything a production deployment switches on that runs on this machine.
     "all": {
         "ENABLE_MODEL_TRACING": "true",

@@ -56,6 +56,13 @@ def bench(
         list[str] | None,
         typer.Option(help="Gateway env under test: presets (off, all) or KEY=VALUE."),
     ] = None,
+    variants: Annotated[
+        str | None,
+        typer.Option(
+            help="Compare gateway variants in one run (the first is the reference), e.g. "
+            "off,ledger-sqlite,ledger-postgres; an item is a preset or name:PRESET+KEY=VALUE."
+        ),
+    ] = None,
     concurrency: Annotated[str, typer.Option(help="Closed-loop caller counts.")] = "1,10,50,200",
     mock_command: Annotated[
         str | None,
@@ -82,6 +89,9 @@ def bench(
     except BenchError as exc:
         raise typer.BadParameter(exc.message) from exc
     workdir = Path(tempfile.mkdtemp(prefix="llm-gateway-bench-"))
+    if variants is not None:
+        _run_variants(variants, concurrency, quick, requests, seconds, workdir, console)
+        return
     if soak:
         _run_soak(requests, seconds, env, mock_command, workdir, console, record)
         return
@@ -99,6 +109,48 @@ def bench(
     if seconds:
         settings = replace(settings, max_seconds=seconds)
     _run_sweep(settings, workdir, console, record)
+
+
+def _run_variants(
+    text: str,
+    concurrency: str,
+    quick: bool,
+    requests: int | None,
+    seconds: float | None,
+    workdir: Path,
+    console: Console,
+) -> None:
+    """Each variant's cost against the first, in one run (JSON and streams, no delay)."""
+    from llm_gateway.bench.progress import RichSweepProgress
+    from llm_gateway.bench.report import print_tables
+    from llm_gateway.bench.sweep import repo_root
+    from llm_gateway.bench.variants import parse_variants, run, variants_markdown, variants_table
+
+    try:
+        chosen = parse_variants(text)
+    except BenchError as exc:
+        raise typer.BadParameter(exc.message) from exc
+    settings = SweepSettings(concurrencies=_concurrencies(concurrency), delays_ms=(0.0,))
+    if quick:
+        settings = replace(settings, max_seconds=2.0, max_requests=5_000, warmup_seconds=0.5)
+    if requests:
+        settings = replace(settings, max_requests=requests)
+    if seconds:
+        settings = replace(settings, max_seconds=seconds)
+    runs = len(settings.cells()) * (len(chosen) + 1)
+    console.print(f"[bold]llm-gateway bench --variants[/bold]: {runs} runs, logs in {workdir}")
+    with RichSweepProgress(console, runs) as progress:
+        try:
+            result = run(settings, chosen, workdir, progress)
+        except BenchError as exc:
+            console.print(f"[red]bench failed:[/red] {exc.message}")
+            raise typer.Exit(1) from exc
+    table = variants_table(result)
+    print_tables(console, [table])
+    out = repo_root() / "bench" / "results" / "variants-latest.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(variants_markdown(result, table))
+    console.print(f"Results: {out}")
 
 
 def _run_sweep(settings: SweepSettings, workdir: Path, console: Console, record: bool) -> None:

@@ -15,6 +15,8 @@
     GET    /validate                  config files and live state
     GET    /recommendations/{node}    ranked options for a node
     GET    /audit                     who changed what, when
+    GET    /models                    the catalogue and each model's run-time state
+    PUT    /models/{model_id}         {"enabled": false} — disable or enable a model (durable)
     GET    /metrics?hours=            trace metrics over a window (from the ledger)
     GET    /ledger?from=&to=          ledger rows, paged (JSON or CSV)
 
@@ -27,7 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from llm_gateway.routes import admin_insights, admin_policies, admin_records
+from llm_gateway.routes import admin_catalog, admin_insights, admin_policies, admin_records
 from llm_gateway.routes.deps import require_admin
 from llm_gateway.routes.openai_schema import ErrorResponse
 from llm_gateway.routes.route_classes import GatewayRoute
@@ -53,5 +55,6 @@ admin_gateway_router = APIRouter(
 admin_gateway_router.include_router(admin_insights.router)
 admin_gateway_router.include_router(admin_policies.router)
 admin_gateway_router.include_router(admin_records.router)
+admin_gateway_router.include_router(admin_catalog.router)
 
 __all__ = ["admin_gateway_router"]

@@ -41,12 +41,12 @@ class Spool:
         self._seq = itertools.count()
         self._pid = os.getpid()
 
-    def write(self, rows: list[dict[str, Any]]) -> SpoolFile:
-        """Write one batch durably; return its file."""
+    def write(self, lines: list[bytes]) -> SpoolFile:
+        """Write one batch (JSON lines, each ending in a newline) durably; return its file."""
         name = f"{time.time_ns():020d}-{self._pid}-{next(self._seq):08d}"
         tmp = self.directory / f"{name}.tmp"
         final = self.directory / f"{name}.jsonl"
-        payload = b"".join(orjson.dumps(row) + b"\n" for row in rows)
+        payload = b"".join(lines)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, payload)

@@ -8,10 +8,12 @@ live in :mod:`llm_gateway.storage.queries`.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -50,23 +52,39 @@ class RecordStore:
     # -- ledger and traces (the writer's) ---------------------------------------------------
 
     async def insert_ledger(self, rows: Sequence[LedgerRow]) -> int:
-        """Insert ``rows``, skipping ids already stored; return how many were new."""
+        """Insert ``rows``, skipping ids already stored. Straight to the driver's executemany
+        (SQLAlchemy's per-row statement processing would cost more than the request itself)."""
         if not rows:
             return 0
-        return await self._insert_new(ledger, [row.as_row() for row in rows], ["id", "at"])
+        sqlite_side = self.dialect == "sqlite"
+        values = [_ledger_tuple(row, sqlite_side) for row in rows]
+        await self._executemany(_LEDGER_SQL[self.dialect], values)
+        return len(values)
 
     async def insert_traces(self, records: Sequence[TraceRecord]) -> int:
         if not records:
             return 0
-        return await self._insert_new(traces, [r.as_row() for r in records], ["request_id"])
+        sqlite_side = self.dialect == "sqlite"
+        values = [
+            (
+                r.request_id,
+                r.trace_id,
+                _sqlite_time(r.at) if sqlite_side else r.at,
+                r.node,
+                r.model,
+                r.ok,
+                r.status,
+                r.duration_ms,
+                orjson.dumps(r.body, default=str).decode(),
+            )
+            for r in records
+        ]
+        await self._executemany(_TRACES_SQL[self.dialect], values)
+        return len(values)
 
-    async def _insert_new(self, table: Any, values: list[dict[str, Any]], keys: list[str]) -> int:
-        dialect = postgresql if self.dialect == "postgresql" else sqlite
-        statement = dialect.insert(table).on_conflict_do_nothing(index_elements=keys)
+    async def _executemany(self, sql: str, values: list[tuple[Any, ...]]) -> None:
         async with self.engine.begin() as connection:
-            result = await connection.execute(statement, values)
-        count = result.rowcount
-        return count if count is not None and count >= 0 else len(values)
+            await connection.exec_driver_sql(sql, values)
 
     # -- admin state --------------------------------------------------------------------------
 
@@ -180,6 +198,57 @@ class RecordStore:
         if row is None:
             return None
         return {"version": row["version"], "at": _iso(row["at"]), "config_dir": row["config_dir"]}
+
+
+_LEDGER_COLUMNS = [c.name for c in ledger.columns]
+_TRACE_COLUMNS = [c.name for c in traces.columns]
+
+
+def _insert_sql(table: str, columns: list[str], keys: str, postgres: bool) -> str:
+    marks = (
+        ", ".join(
+            f"${i}" + ("::jsonb" if postgres and c == "body" else "")
+            for i, c in enumerate(columns, 1)
+        )
+        if postgres
+        else ", ".join("?" for _ in columns)
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+        f"ON CONFLICT ({keys}) DO NOTHING"
+    )
+
+
+_LEDGER_SQL = {
+    "sqlite": _insert_sql("ledger", _LEDGER_COLUMNS, "id, at", False),
+    "postgresql": _insert_sql("ledger", _LEDGER_COLUMNS, "id, at", True),
+}
+_TRACES_SQL = {
+    "sqlite": _insert_sql("traces", _TRACE_COLUMNS, "request_id", False),
+    "postgresql": _insert_sql("traces", _TRACE_COLUMNS, "request_id", True),
+}
+
+
+def _sqlite_time(value: datetime) -> str:
+    """SQLAlchemy's SQLite DATETIME text form (UTC, no offset): what its reads compare to."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+_LEDGER_VALUES = operator.attrgetter(*_LEDGER_COLUMNS)
+_AT = _LEDGER_COLUMNS.index("at")
+_COST = _LEDGER_COLUMNS.index("cost_usd")
+
+
+def _ledger_tuple(row: LedgerRow, sqlite_side: bool) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = _LEDGER_VALUES(row)
+    if not sqlite_side:
+        return values
+    out = list(values)
+    out[_AT] = _sqlite_time(row.at)
+    out[_COST] = format(row.cost_usd, "f")
+    return tuple(out)
 
 
 def reason(exc: BaseException) -> str:

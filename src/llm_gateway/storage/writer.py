@@ -214,7 +214,8 @@ class RecordWriter:
                 # The spool is full: leave rows queued; the request path meets back-pressure.
                 return
             rows = self._rows[: self._batch_rows * 5]
-            spooled = await asyncio.to_thread(self.spool.write, [row.to_json() for row in rows])
+            lines = [row.to_json_bytes() for row in rows]
+            spooled = await asyncio.to_thread(self.spool.write, lines)
             del self._rows[: len(rows)]
             self._track(_Batch(spooled, rows))
             self._room.set()
