@@ -102,13 +102,21 @@ def bench(
         mock_command=mock_command,
         chunk_delay_ms=chunk_delay_ms,
     )
+    settings = _bounded(settings, quick, requests, seconds)
+    _run_sweep(settings, workdir, console, record)
+
+
+def _bounded(
+    settings: SweepSettings, quick: bool, requests: int | None, seconds: float | None
+) -> SweepSettings:
+    """The cell bounds asked for: --quick, then --requests and --seconds."""
     if quick:
         settings = replace(settings, max_seconds=2.0, max_requests=5_000, warmup_seconds=0.5)
     if requests:
         settings = replace(settings, max_requests=requests)
     if seconds:
         settings = replace(settings, max_seconds=seconds)
-    _run_sweep(settings, workdir, console, record)
+    return settings
 
 
 def _run_variants(
@@ -131,12 +139,7 @@ def _run_variants(
     except BenchError as exc:
         raise typer.BadParameter(exc.message) from exc
     settings = SweepSettings(concurrencies=_concurrencies(concurrency), delays_ms=(0.0,))
-    if quick:
-        settings = replace(settings, max_seconds=2.0, max_requests=5_000, warmup_seconds=0.5)
-    if requests:
-        settings = replace(settings, max_requests=requests)
-    if seconds:
-        settings = replace(settings, max_seconds=seconds)
+    settings = _bounded(settings, quick, requests, seconds)
     runs = len(settings.cells()) * (len(chosen) + 1)
     console.print(f"[bold]llm-gateway bench --variants[/bold]: {runs} runs, logs in {workdir}")
     with RichSweepProgress(console, runs) as progress:
