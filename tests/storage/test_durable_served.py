@@ -125,3 +125,19 @@ def test_guide_snippets_in_another_process_see_the_servers_numbers(tmp_path: Pat
     assert metrics["total_cost"] > 0
     performance = seen["performance"]
     assert performance["gpt-4o-mini"]["source"] == "observed", performance["gpt-4o-mini"]
+
+
+def test_restart_remembers_observed_performance(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path}/seed.sqlite3"
+    with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        for _ in range(8):
+            response = httpx.post(
+                f"{url}/v1/chat/completions", json={"model": "gpt-4o-mini", "messages": MESSAGES}
+            )
+            assert response.status_code == 200
+    with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
+        seen = httpx.get(f"{url}/api/admin/gateway/recommendations/formatter", headers=AUTH)
+        performance = seen.json()["performance_data"]["gpt-4o-mini"]
+        assert performance["source"] == "observed"
+        assert performance["samples"] >= 8
+        assert performance["error_rate"] == 0.0
