@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
-from llm_gateway.durable_state import DurableState
+from llm_gateway.durable_state import DurableState, open_control
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
 from llm_gateway.gc_tuning import tune_for_serving
 from llm_gateway.http_errors import install_error_handlers
@@ -65,6 +65,8 @@ def create_app(
         app.state.llm_gateway = live
         set_llm_gateway(live)
         durable = await DurableState.open(settings, live)
+        control = await open_control(settings, live, durable)
+        app.state.control = control
         app.state.gateway_ready = True
         if tune_gc:
             tune_for_serving()
@@ -73,6 +75,8 @@ def create_app(
             yield
         finally:
             app.state.gateway_ready = False
+            await control.aclose()
+            app.state.control = None
             if durable is not None:
                 await durable.aclose(live)
             if owned:

@@ -15,9 +15,12 @@ import logging
 import time
 from typing import Any
 
+from llm_gateway.config_reload import reload_on_replica
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.selection.signals import Override
 from llm_gateway.settings import Settings
+from llm_gateway.state import open_state_store
+from llm_gateway.state.control import ControlPlane
 from llm_gateway.storage import queries
 from llm_gateway.storage.retention import RetentionJob
 from llm_gateway.storage.runtime import DISABLED, OVERRIDE, GatewayRecords
@@ -93,3 +96,31 @@ def _override(value: Any) -> Override:
         actor=str(value.get("actor") or "admin"),
         created_at=float(value.get("created_at") or time.time()),
     )
+
+
+async def open_control(
+    settings: Settings, gateway: LLMGateway, durable: DurableState | None
+) -> ControlPlane:
+    """This replica's control plane on the state store (Redis, or this process's memory),
+    rebuilding the shared control state from the record store when it has none."""
+    control = ControlPlane(
+        open_state_store(settings),
+        gateway,
+        heartbeat_s=settings.GATEWAY_HEARTBEAT_S,
+        resync_s=settings.GATEWAY_CONTROL_RESYNC_S,
+    )
+    if durable is not None:
+        records = durable.records
+
+        async def from_records() -> dict[str, dict[str, Any]]:
+            return {OVERRIDE: await records.load(OVERRIDE), DISABLED: await records.load(DISABLED)}
+
+        control.durable = from_records
+
+    async def reload(force: bool) -> dict[str, Any]:
+        return await reload_on_replica(gateway, force)
+
+    control.reloader = reload
+    gateway.control = control
+    await control.start()
+    return control

@@ -102,6 +102,7 @@ class LLMGateway:
         self.tracer = tracer
         self.admission: list[AdmissionHook] = admission or []
         self.records: GatewayRecords | None = None
+        self.control: Any = None  # the ControlPlane sharing state with the other replicas
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.runner = ChainRunner(

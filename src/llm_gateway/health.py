@@ -43,9 +43,10 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
     not_closed = [m for m, v in models.items() if v["circuit"] != CircuitState.CLOSED.value]
     troubled = [n for n, v in providers.items() if v["status"] in {"down", "degraded"}]
     missing_keys = gateway.missing_provider_keys()
+    shared = _shared_state(gateway)
     if unservable or missing_keys or len(not_closed) == len(models):
         overall = "unhealthy"
-    elif not_closed or troubled:
+    elif not_closed or troubled or shared["problems"]:
         overall = "degraded"
     else:
         overall = "healthy"
@@ -54,13 +55,45 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
         "config_version": gateway.registry.version,
         "simulated": simulated,
         "mode": "simulated" if simulated else "live",
-        "warnings": _warnings(simulated, missing_keys),
+        "warnings": _warnings(simulated, missing_keys) + shared["problems"],
+        "state": shared["state"],
         "missing_provider_keys": missing_keys,
         "providers": providers,
         "models": models,
         "open_circuits": not_closed,
         "unservable_nodes": unservable,
     }
+
+
+def _shared_state(gateway: LLMGateway) -> dict[str, Any]:
+    """The state store and the record store, as this replica sees them now."""
+    problems: list[str] = []
+    state: dict[str, Any] = {}
+    control = getattr(gateway, "control", None)
+    if control is not None:
+        reason = control.degraded_reason
+        state["state_store"] = {
+            "backend": control.store.backend,
+            "status": "unavailable" if reason else "ok",
+            "replica": control.replica_id,
+            "control_version": control.applied_version,
+        }
+        if reason:
+            problems.append(f"state store unavailable: {reason}; serving from the last known state")
+    records = getattr(gateway, "records", None)
+    if records is not None:
+        writer = records.writer
+        state["record_store"] = {
+            "status": "unavailable" if writer.in_outage else "ok",
+            "ledger_queue": writer.queue_depth,
+            "spooled_batches": writer.spool_files,
+        }
+        if writer.in_outage:
+            problems.append(
+                f"record store unavailable ({writer.stats.last_error}): ledger rows are spooled "
+                "locally and written when it answers"
+            )
+    return {"state": state, "problems": problems}
 
 
 async def _provider_health(gateway: LLMGateway) -> dict[str, Any]:

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("GATEWAY_CONFIG_DIR", "CONFIG_DIR"),
     )
     REDIS_URL: SecretStr | None = None
+    GATEWAY_REDIS_PREFIX: str = Field(default="llmg", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    GATEWAY_REDIS_CLUSTER: bool = False
+    GATEWAY_HEARTBEAT_S: float = Field(default=1.0, gt=0, le=60)
+    GATEWAY_CONTROL_RESYNC_S: float = Field(default=5.0, gt=0, le=3600)
     # The record store (ledger, traces, admin state); empty: none, everything in memory only
     DATABASE_URL: SecretStr = SecretStr("sqlite+aiosqlite:///./data/llm_gateway.sqlite3")
     GATEWAY_DB_AUTO_MIGRATE: bool = False  # PostgreSQL: migrate at start-up (SQLite always does)

@@ -68,6 +68,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/admin/gateway/metrics"),
     ("get", "/api/admin/gateway/ledger"),
     ("get", "/api/admin/gateway/models"),
+    ("get", "/api/admin/gateway/replicas"),
     ("put", "/api/admin/gateway/models/{model_id}"),
     ("get", "/api/chat/nodes"),
     ("post", "/api/chat/{node_name}"),

@@ -233,7 +233,7 @@ def test_configured_admin_token_is_not_printed(tmp_path: Path) -> None:
     assert "http://127.0.0.1:9000/v1/chat/completions" in banner
     assert "<your API key>" in banner
     assert "SIMULATED provider" in banner
-    assert "REDIS_URL" in banner  # two workers without shared state are warned about
+    assert "share their state through Redis" in banner
 
 
 def test_invalid_config_refuses_to_start(tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def _restart_keeps_admin_state(tmp_path: Path, database_url: str) -> None:
             json={"enabled": False, "reason": "too dear this week"},
             headers=AUTH,
         )
-        assert switched.json() == {"model_id": "claude-opus", "enabled": False, "changed": True}
+        assert switched.json()["enabled"] is False and switched.json()["changed"] is True
     with serve(create_app(_settings(tmp_path, database_url))) as (url, _):
         models = httpx.get(f"{url}/api/admin/gateway/models", headers=AUTH).json()["models"]
         assert {m["model_id"] for m in models if m["disabled_by_admin"]} == {"claude-opus"}

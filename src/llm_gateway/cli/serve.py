@@ -59,6 +59,14 @@ def serve(
     bind_host = host or settings.GATEWAY_HOST
     bind_port = port or settings.GATEWAY_PORT
     worker_count = workers or settings.GATEWAY_WORKERS
+    if worker_count > 1 and settings.REDIS_URL is None:
+        console.print(
+            f"[bold red]error[/]: {worker_count} workers are {worker_count} replicas, and "
+            "replicas share overrides, reloads and circuits through Redis: set REDIS_URL "
+            "(e.g. redis://127.0.0.1:6379/0), or serve one worker",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
     listener = _bind_or_exit(console, bind_host, bind_port)
     token_generated = settings.GATEWAY_ADMIN_TOKEN is None
     if token_generated:
@@ -196,8 +204,8 @@ def print_banner(
         out(f"  export GATEWAY_ADMIN_TOKEN={token}", markup=False, soft_wrap=True)
     else:
         out("admin token: from GATEWAY_ADMIN_TOKEN (not shown)")
-    if workers > 1 and settings.REDIS_URL is None:
-        out("[yellow]note[/]: without REDIS_URL each worker keeps its own overrides and state")
+    if workers > 1:
+        out(f"{workers} workers share their state through Redis (REDIS_URL)")
     key = "<your API key>" if _keys_configured(settings) else "anything"
     out("try:", markup=False)
     for line in (

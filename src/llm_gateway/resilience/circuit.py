@@ -219,6 +219,26 @@ class CircuitBreakers:
         with self._lock:
             self._put(model, release_probe(self._get(model)))
 
+    def force(self, model: str, state: CircuitState, cooldown_s: float = 0.0) -> None:
+        """Take another replica's verdict: OPEN for ``cooldown_s`` from now, or CLOSED."""
+        with self._lock:
+            current = self._get(model)
+            if state is CircuitState.CLOSED:
+                self._put(model, on_success(current, self._clock(), self._config))
+                return
+            self._put(
+                model,
+                Circuit(
+                    state=CircuitState.OPEN,
+                    consecutive_failures=max(current.consecutive_failures, 1),
+                    opened_at=self._clock(),
+                    cooldown_s=cooldown_s,
+                    trips=max(current.trips, 1),
+                    probe_started_at=None,
+                    last_error=current.last_error or "opened by another replica",
+                ),
+            )
+
     def state(self, model: str) -> Circuit:
         """The model's circuit (CLOSED for a model never seen)."""
         with self._lock:

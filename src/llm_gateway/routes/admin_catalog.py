@@ -83,6 +83,7 @@ async def switch_model(
             detail=body.reason,
         )
         value = None if body.enabled else {"disabled": True, "reason": body.reason}
-        await commit_change(request, [(DISABLED, model_id, value)], entry)
-        gateway.signals.set_disabled(model_id, not body.enabled)
-    return {"model_id": model_id, "enabled": body.enabled, "changed": changed}
+        shared = await commit_change(request, [(DISABLED, model_id, value)], entry)
+    else:
+        shared = {}
+    return {"model_id": model_id, "enabled": body.enabled, "changed": changed, **shared}

@@ -1,8 +1,9 @@
-"""Making an admin change durable before it is applied.
+"""Making an admin change durable, then live on every replica.
 
 With a record store, the state rows and the audit entry describing them are committed in one
-transaction (a store that cannot take them answers 503 and nothing is applied); then the entry
-is kept in the in-memory log and the optional JSON-lines export. Without one, only the latter.
+transaction (a store that cannot take them answers 503 and nothing is applied); the entry is
+kept in the in-memory log and the optional JSON-lines export; then the control plane shares the
+change with every replica (state store) and reports how many applied it.
 """
 
 from __future__ import annotations
@@ -13,16 +14,43 @@ from fastapi import Request
 
 from llm_gateway.audit import AuditEntry
 from llm_gateway.routes.deps import gateway_of, services_of
+from llm_gateway.state.control import ControlPlane, override_from
 from llm_gateway.storage.runtime import DISABLED, OVERRIDE
 
-__all__ = ["DISABLED", "OVERRIDE", "commit_change"]
+__all__ = ["DISABLED", "OVERRIDE", "commit_change", "control_of"]
 
 
 async def commit_change(
     request: Request, changes: list[tuple[str, str, Any]], entry: AuditEntry | None
-) -> None:
-    records = gateway_of(request).records
+) -> dict[str, Any]:
+    """Make the change durable, then live on every replica; return how many applied it
+    (``applied_by`` of ``replicas``, and the ``pending`` ones when some did not in time)."""
+    gateway = gateway_of(request)
+    records = gateway.records
     if records is not None:
         await records.commit(changes, entry.as_dict() if entry is not None else None)
     if entry is not None:
         services_of(request).audit.remember(entry)
+    if not changes:
+        return {}
+    control = control_of(request)
+    if control is not None:
+        return await control.change(changes)
+    apply_locally(gateway, changes)
+    return {"applied_by": 1, "replicas": 1, "pending": []}
+
+
+def control_of(request: Request) -> ControlPlane | None:
+    return getattr(request.app.state, "control", None)
+
+
+def apply_locally(gateway: Any, changes: list[tuple[str, str, Any]]) -> None:
+    """A host app's gateway without a control plane: this process only."""
+    for kind, key, value in changes:
+        if kind == OVERRIDE:
+            if value is None:
+                gateway.signals.clear_override(key)
+            else:
+                gateway.signals.set_override(key, override_from(value))
+        elif kind == DISABLED:
+            gateway.signals.set_disabled(key, value is not None)

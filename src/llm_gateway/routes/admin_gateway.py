@@ -17,6 +17,7 @@
     GET    /audit                     who changed what, when
     GET    /models                    the catalogue and each model's run-time state
     PUT    /models/{model_id}         {"enabled": false} — disable or enable a model (durable)
+    GET    /replicas                  live replicas, their versions and heartbeats
     GET    /metrics?hours=            trace metrics over a window (from the ledger)
     GET    /ledger?from=&to=          ledger rows, paged (JSON or CSV)
 
@@ -29,7 +30,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from llm_gateway.routes import admin_catalog, admin_insights, admin_policies, admin_records
+from llm_gateway.routes import (
+    admin_catalog,
+    admin_insights,
+    admin_policies,
+    admin_records,
+    admin_replicas,
+)
 from llm_gateway.routes.deps import require_admin
 from llm_gateway.routes.openai_schema import ErrorResponse
 from llm_gateway.routes.route_classes import GatewayRoute
@@ -56,5 +63,6 @@ admin_gateway_router.include_router(admin_insights.router)
 admin_gateway_router.include_router(admin_policies.router)
 admin_gateway_router.include_router(admin_records.router)
 admin_gateway_router.include_router(admin_catalog.router)
+admin_gateway_router.include_router(admin_replicas.router)
 
 __all__ = ["admin_gateway_router"]

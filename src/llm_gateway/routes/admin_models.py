@@ -65,7 +65,17 @@ class PoliciesOut(_Out):
     nodes: dict[str, dict[str, Any]]
 
 
-class OverrideOut(_Out):
+class Shared(_Out):
+    """How many live replicas applied the change within a second (pending: those that did not
+    yet; replicas None when the state store could not be asked)."""
+
+    applied_by: int | None = None
+    replicas: int | None = None
+    pending: list[str] = []
+    warning: str | None = None
+
+
+class OverrideOut(Shared):
     node: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -73,13 +83,14 @@ class OverrideOut(_Out):
     warnings: list[str] = []
 
 
-class BulkOut(_Out):
+class BulkOut(Shared):
     applied: dict[str, dict[str, Any]]
     warnings: dict[str, list[str]] = {}
 
 
 class ReloadOut(_Out):
     status: Literal["reloaded"]
+    replicas: list[dict[str, Any]] = []
     config_version_before: str
     config_version: str
     models: int

@@ -7,21 +7,18 @@ selection cache.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from llm_gateway.audit import AuditEntry
-from llm_gateway.config.catalog import Catalog
-from llm_gateway.config.reading import ConfigReadTimeout, read_catalog, shrinking_problems
-from llm_gateway.errors import ConfigError, GatewayError, echo
+from llm_gateway.config_reload import reload_files
+from llm_gateway.errors import GatewayError, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
-from llm_gateway.routes.admin_changes import OVERRIDE, commit_change
+from llm_gateway.routes.admin_changes import OVERRIDE, commit_change, control_of
 from llm_gateway.routes.admin_models import (
     AuditOut,
     BulkOut,
@@ -72,28 +69,30 @@ async def bulk_update(
         node: Override(model_id, body.force, caller.actor, time.time())
         for node, model_id in body.updates.items()
     }
+    current = gateway.signals.snapshot().overrides
+    befores = {n: override_dict(current.get(n)) for n in body.updates}
     entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
         action="override.bulk",
         target=",".join(body.updates)[:256],
-        before={
-            n: override_dict(gateway.signals.snapshot().overrides.get(n)) for n in body.updates
-        },
+        before=befores,
         after={n: override_dict(o) for n, o in overrides.items()},
         forced=body.force,
         detail=body.reason,
     )
     changes = [(OVERRIDE, node, override_dict(o)) for node, o in overrides.items()]
-    await commit_change(request, changes, entry)
-    applied: dict[str, dict[str, Any]] = {}
-    # No await between the sets: no request of this process can see half of the update.
-    for node, override in overrides.items():
-        before = override_dict(gateway.signals.set_override(node, override))
-        applied[node] = {"before": before, "after": override_dict(override)}
-    for node, change in applied.items():
-        change["effective_model"] = _effective_model(gateway, node)
-    return {"applied": applied, "warnings": warnings}
+    # One change of the control state: no request on any replica sees half of the update.
+    shared = await commit_change(request, changes, entry)
+    applied = {
+        node: {
+            "before": befores[node],
+            "after": override_dict(override),
+            "effective_model": _effective_model(gateway, node),
+        }
+        for node, override in overrides.items()
+    }
+    return {"applied": applied, "warnings": warnings, **shared}
 
 
 @router.put("/policies/{node}", response_model=OverrideOut, summary="Override a node's model")
@@ -132,9 +131,11 @@ async def delete_override(node: str, request: Request, caller: AdminDep) -> dict
             before=before,
             after=None,
         )
-        await commit_change(request, [(OVERRIDE, node, None)], entry)
-        gateway.signals.clear_override(node)
+        shared = await commit_change(request, [(OVERRIDE, node, None)], entry)
+    else:
+        shared = {}
     return {
+        **shared,
         "node": node,
         "removed": before is not None,
         "before": before,
@@ -160,23 +161,12 @@ async def reload_policies(
     gateway = gateway_of(request)
     registry = gateway.registry
     before = registry.version
-    async with _RELOADS:
-        catalog = await _read_for_reload(registry.reload_dir)
-        problems = shrinking_problems(registry.catalog, catalog)
-        if problems and not force:
-            raise AdminRequestRejected(
-                "configuration not reloaded: " + "; ".join(problems) + " (send force=true to "
-                "apply it anyway); the previous one stays live",
-                {"issues": problems},
-                param="config",
-                code="reload_would_remove",
-            )
-        registry.install(catalog)
+    problems = await reload_files(gateway, force)
     warnings = [
-        f"override {node} → {o.model_id}: {'; '.join(problems)}"
+        f"override {node} → {o.model_id}: {'; '.join(unmet)}"
         for node, o in gateway.signals.snapshot().overrides.items()
-        for problems in [override_problems(gateway, node, o.model_id)[1]]
-        if problems
+        for unmet in [override_problems(gateway, node, o.model_id)[1]]
+        if unmet
     ]
     entry = services_of(request).audit.make_entry(
         actor=caller.actor,
@@ -189,7 +179,11 @@ async def reload_policies(
         detail="; ".join(problems) if force and problems else None,
     )
     await _record_reload(request, gateway, caller, entry)
+    control = control_of(request)
+    own = {"status": "reloaded", "config_version": registry.version}
+    replicas = await control.reload_all(force, own) if control is not None else []
     return {
+        "replicas": replicas or [{"replica": "this", **own}],
         "status": "reloaded",
         "config_version_before": before,
         "config_version": registry.version,
@@ -212,28 +206,6 @@ async def _record_reload(
     except RecordStoreUnavailable as exc:
         logger.error("config reload applied but not recorded: %s", exc.message)
         services_of(request).audit.remember(entry)
-
-
-_RELOADS = asyncio.Lock()  # one reload at a time: the second sees the first's result
-
-
-async def _read_for_reload(config_dir: Path | None) -> Catalog:
-    try:
-        return await read_catalog(config_dir)
-    except ConfigError as exc:
-        raise AdminRequestRejected(
-            f"configuration not reloaded ({len(exc.issues)} issue(s)); the previous one stays live",
-            {"issues": [str(issue) for issue in exc.issues]},
-            param="config",
-            code="invalid_config",
-        ) from None
-    except ConfigReadTimeout as exc:
-        raise AdminRequestRejected(
-            f"configuration not reloaded: {exc}; the previous one stays live",
-            {"issues": [str(exc)]},
-            param="config",
-            code="reload_timeout",
-        ) from None
 
 
 @router.get("/audit", response_model=AuditOut, summary="The audit log of admin changes")
@@ -288,19 +260,19 @@ async def _apply(
         model_id=model_id, forced=forced, actor=caller.actor, created_at=time.time()
     )
     after = override_dict(override)
+    before = override_dict(gateway.signals.snapshot().overrides.get(node))
     entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
         action="override.set",
         target=node,
-        before=override_dict(gateway.signals.snapshot().overrides.get(node)),
+        before=before,
         after=after,
         forced=forced,
         detail=reason,
     )
-    await commit_change(request, [(OVERRIDE, node, after)], entry)
-    before = override_dict(gateway.signals.set_override(node, override))
-    return {"before": before, "after": after}
+    shared = await commit_change(request, [(OVERRIDE, node, after)], entry)
+    return {"before": before, "after": after, **shared}
 
 
 def _effective_model(gateway: LLMGateway, node: str) -> str | None:

@@ -78,7 +78,20 @@ def _after(cursor: str | None) -> tuple[datetime, str] | None:
         raise InvalidRequest("not a cursor this endpoint gave", param="cursor") from None
 
 
-@router.get("/ledger", summary="Ledger rows (one per request), paged; JSON or CSV")
+@router.get(
+    "/ledger",
+    summary="Ledger rows (one per request), paged; JSON or CSV",
+    responses={
+        200: {
+            "description": "A page of rows: JSON, or with format=csv a CSV document (the next "
+            "page's cursor in X-Next-Cursor)",
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 async def get_ledger(
     request: Request,
     start: str | None = Query(None, alias="from", description="ISO time; default 24 h ago"),

@@ -135,6 +135,17 @@ class InMemorySignals:
                 self._publish()
             return before
 
+    def replace_control(self, overrides: Mapping[str, Override], disabled: set[str]) -> bool:
+        """Make the admin state exactly this (the shared control state), in one publish;
+        True when anything changed."""
+        with self._lock:
+            if dict(overrides) == self._overrides and disabled == self._disabled:
+                return False
+            self._overrides = dict(overrides)
+            self._disabled = set(disabled)
+            self._publish()
+            return True
+
     def set_disabled(self, model: str, disabled: bool) -> None:
         """An admin's switch: a disabled model is never selected (nor used as a fallback)."""
         with self._lock:

@@ -1,0 +1,108 @@
+"""The ``memory`` state store: one process's shared state (``llm-gateway serve`` with one
+worker and no ``REDIS_URL``). Same contract as Redis; events reach this process's handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llm_gateway.state.base import Change, ControlState, EventHandler, StateStore
+
+_ACK_TTL_S = 60.0
+
+
+class MemoryStateStore(StateStore):
+    backend = "memory"
+
+    def __init__(self, clock: Any = time.time) -> None:
+        self._clock = clock
+        self._version = 0
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._handlers: list[EventHandler] = []
+        self._replicas: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._acks: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._leases: dict[str, tuple[str, float]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        return None
+
+    async def aclose(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def ping(self) -> None:
+        return None
+
+    async def control_change(self, changes: Sequence[Change]) -> int:
+        for kind, key, value in changes:
+            entries = self._entries.setdefault(kind, {})
+            if value is None:
+                entries.pop(key, None)
+            else:
+                entries[key] = value
+        self._version += 1
+        return self._version
+
+    async def control_state(self) -> ControlState:
+        return ControlState(self._version, {k: dict(v) for k, v in self._entries.items()})
+
+    async def control_replace(self, entries: Mapping[str, Mapping[str, Any]]) -> int:
+        self._entries = {kind: dict(values) for kind, values in entries.items()}
+        self._version += 1
+        return self._version
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        for handler in list(self._handlers):
+            task = asyncio.get_running_loop().create_task(handler(dict(event)))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def on_event(self, handler: EventHandler) -> None:
+        self._handlers.append(handler)
+
+    async def heartbeat(self, replica_id: str, info: Mapping[str, Any], ttl_s: float) -> None:
+        self._replicas[replica_id] = (self._clock() + ttl_s, {**info, "at": self._clock()})
+
+    async def replicas(self) -> list[dict[str, Any]]:
+        now = self._clock()
+        live = []
+        for replica_id, (until, info) in list(self._replicas.items()):
+            if until < now:
+                del self._replicas[replica_id]
+                continue
+            live.append({"id": replica_id, **info})
+        return sorted(live, key=lambda r: r["id"])
+
+    async def forget_replica(self, replica_id: str) -> None:
+        self._replicas.pop(replica_id, None)
+
+    async def ack(self, topic: str, replica_id: str, result: Mapping[str, Any]) -> None:
+        now = self._clock()
+        for name, (until, _) in list(self._acks.items()):
+            if until < now:
+                del self._acks[name]
+        _, answers = self._acks.setdefault(topic, (now + _ACK_TTL_S, {}))
+        answers[replica_id] = dict(result)
+
+    async def acks(self, topic: str) -> dict[str, dict[str, Any]]:
+        entry = self._acks.get(topic)
+        return dict(entry[1]) if entry else {}
+
+    async def try_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        now = self._clock()
+        current = self._leases.get(name)
+        if current is not None and current[1] > now and current[0] != holder:
+            return False
+        self._leases[name] = (holder, now + ttl_s)
+        return True
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        current = self._leases.get(name)
+        if current is not None and current[0] == holder:
+            del self._leases[name]
