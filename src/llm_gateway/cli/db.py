@@ -9,11 +9,14 @@ the first migrates, the others wait and find nothing to do.
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from llm_gateway.cli.app import app
 from llm_gateway.errors import ConfigError
@@ -25,6 +28,9 @@ from llm_gateway.storage.migrate import (
     history,
     upgrade,
 )
+from llm_gateway.storage.store import RecordStore, reason
+
+T = TypeVar("T")
 
 db_app = typer.Typer(
     help="The record store's schema (DATABASE_URL): upgrade, downgrade, current, history.",
@@ -72,6 +78,30 @@ def _current_or_exit(url: str) -> str | None:
         return current_revision(url)
     except StorageError as exc:
         fail(str(exc))
+
+
+def read_store(url: str, work: Callable[[RecordStore], Awaitable[T]]) -> T:
+    """``work(store)`` on the record store at ``url`` (opened, then closed); exit 1 with one
+    line when the store has not the schema this gateway reads, or cannot be read."""
+    current = _current_or_exit(url)
+    head = head_revision()
+    if current != head:
+        fail(
+            f"the record store {shown(url)} is at schema revision {_revision(current, head)}, "
+            f"this gateway reads {head}: run `llm-gateway db upgrade`"
+        )
+
+    async def run() -> T:
+        store = RecordStore.open(url, pool_size=1)
+        try:
+            return await work(store)
+        finally:
+            await store.aclose()
+
+    try:
+        return asyncio.run(run())
+    except (SQLAlchemyError, OSError) as exc:
+        fail(f"reading the record store {shown(url)} failed: {reason(exc)}")
 
 
 @db_app.command("upgrade")
