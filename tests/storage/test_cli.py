@@ -297,3 +297,18 @@ def test_traces_and_metrics_read_the_store(monkeypatch: pytest.MonkeyPatch, db_u
     assert "requests" in text and "gpt-4o-mini" in text and "claude-sonnet" not in text
     narrow = json.loads(invoke(monkeypatch, db_url, "metrics", "--hours", "0.05", "--json").stdout)
     assert narrow["request_count"] == 3  # 0, 1 and 2 minutes old
+
+
+def test_ledger_export_to_an_unwritable_place_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, sqlite_url: str, tmp_path: Path
+) -> None:
+    upgraded(monkeypatch, sqlite_url)
+    asyncio.run(seed(sqlite_url, ledger_rows(10)))
+    target = tmp_path / "no-such-folder" / "ledger.csv"
+    result = invoke(
+        monkeypatch, sqlite_url, "ledger", "export", "--from", "2026-11-01", "-o", str(target)
+    )
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot write {target}: No such file or directory"
+    ]

@@ -46,6 +46,10 @@ ledger_app = typer.Typer(
 app.add_typer(ledger_app, name="ledger")
 
 
+class ExportFailed(Exception):
+    """The export's output could not be written (kept apart from the store's OSErrors)."""
+
+
 class ExportFormat(enum.StrEnum):
     csv = "csv"
     jsonl = "jsonl"
@@ -114,8 +118,8 @@ def export(
 
     try:
         count, cost = read_store(url, run)
-    except OSError as exc:
-        fail(f"cannot write {output}: {exc.strerror or exc}")
+    except ExportFailed as exc:
+        fail(f"cannot write {'stdout' if to_stdout else output}: {exc}")
     where = "stdout" if to_stdout else str(output)
     status.print(
         f"exported {count:,} ledger row(s) from {shown(url)} "
@@ -137,9 +141,18 @@ class _RowWriter:
         self._csv: Any = None
         if fmt is ExportFormat.csv:
             self._csv = csv.writer(stream, lineterminator="\n")
-            self._csv.writerow(queries.LEDGER_COLUMNS)
+            try:
+                self._csv.writerow(queries.LEDGER_COLUMNS)
+            except OSError as exc:
+                raise ExportFailed(exc.strerror or str(exc)) from None
 
     def write(self, rows: list[dict[str, Any]]) -> None:
+        try:
+            self._write(rows)
+        except OSError as exc:
+            raise ExportFailed(exc.strerror or str(exc)) from None
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             self.cost += Decimal(row["cost_usd"])
             if self._csv is not None:
@@ -162,17 +175,30 @@ def _destination(path: Path | None) -> Iterator[IO[str]]:
     """stdout, or a file written beside ``path`` and renamed onto it once complete."""
     if path is None:
         yield sys.stdout
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise ExportFailed(exc.strerror or str(exc)) from None
         return
     target = path.expanduser()
-    descriptor, partial = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".partial", dir=target.parent or Path(".")
-    )
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
-            yield stream
+        descriptor, partial = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".partial", dir=target.parent
+        )
+    except OSError as exc:
+        raise ExportFailed(exc.strerror or str(exc)) from None
+    stream = os.fdopen(descriptor, "w", encoding="utf-8", newline="")
+    exported = False
+    try:
+        yield stream  # what the export raises (the store's errors included) passes through
+        exported = True
+        stream.close()
         os.replace(partial, target)
-    except BaseException:
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            stream.close()
         with contextlib.suppress(OSError):
             os.unlink(partial)
+        if exported and isinstance(exc, OSError):  # closing or renaming the file failed
+            raise ExportFailed(exc.strerror or str(exc)) from None
         raise
