@@ -1,7 +1,10 @@
 """``llm-gateway serve``: the HTTP service on uvicorn (uvloop, httptools, no access log).
 
 Before starting it checks the environment, the config files and the client keys (and exits 1
-naming every problem, never with a traceback), binds the listening socket (a busy port is an
+naming every problem, never with a traceback), brings the record store's schema to the code's
+(a SQLite file always; PostgreSQL only with ``GATEWAY_DB_AUTO_MIGRATE=true``, else it refuses,
+naming ``llm-gateway db upgrade``; a database that cannot be reached is refused too, as its
+schema cannot be checked), binds the listening socket (a busy port is an
 error before anything is announced), makes up an admin token when none is configured (exported
 to the workers through the environment, so they all share it) and only then prints what it
 serves: the simulated provider when no provider key is set, the admin token and commands to
@@ -36,6 +39,8 @@ from llm_gateway.config import validate_config_dir
 from llm_gateway.errors import ConfigError
 from llm_gateway.http_protocol import GatewayHttpProtocol
 from llm_gateway.settings import Settings, get_settings, reset_settings_cache
+from llm_gateway.storage.engine import StorageError, describe, parse_url
+from llm_gateway.storage.migrate import prepare_schema
 
 APP_FACTORY = "llm_gateway.app:create_app_from_env"
 
@@ -56,6 +61,7 @@ def serve(
         reset_settings_cache()
     settings = _settings_or_exit(console)
     _check_config(settings, console)
+    schema = _prepare_record_store_or_exit(console, settings)
     bind_host = host or settings.GATEWAY_HOST
     bind_port = port or settings.GATEWAY_PORT
     worker_count = workers or settings.GATEWAY_WORKERS
@@ -73,7 +79,9 @@ def serve(
         os.environ["GATEWAY_ADMIN_TOKEN"] = generate_admin_token()
         reset_settings_cache()
         settings = get_settings()
-    print_banner(console, settings, bind_host, bind_port, worker_count, token_generated)
+    print_banner(
+        console, settings, bind_host, bind_port, worker_count, token_generated, schema=schema
+    )
     level = settings.GATEWAY_LOG_LEVEL.lower()
     signal.signal(signal.SIGTERM, _stopped_on_request)
     config = uvicorn.Config(
@@ -119,6 +127,22 @@ def _settings_or_exit(console: Console) -> Settings:
         return get_settings()
     except ConfigError as exc:
         _fail(console, [str(issue) for issue in exc.issues])
+
+
+def _prepare_record_store_or_exit(console: Console, settings: Settings) -> str | None:
+    """The schema revision of the record store at DATABASE_URL, migrated when allowed (None:
+    no store configured); exit 1 when it is behind and may not be migrated, or unreachable."""
+    url = settings.database_url
+    if url is None:
+        return None
+    try:
+        return prepare_schema(
+            url,
+            auto_migrate=settings.GATEWAY_DB_AUTO_MIGRATE,
+            announce=lambda line: console.print(line, markup=False, soft_wrap=True),
+        )
+    except StorageError as exc:
+        _fail(console, [f"record store: {exc}"])
 
 
 def _bind_or_exit(console: Console, host: str, port: int) -> socket.socket:
@@ -182,6 +206,8 @@ def print_banner(
     port: int,
     workers: int,
     token_generated: bool,
+    *,
+    schema: str | None = None,
 ) -> None:
     """What is served, how to authenticate, and commands to try."""
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
@@ -197,6 +223,7 @@ def print_banner(
         )
     where, source = settings.config_location
     out(f"config: {where} ({source})", markup=False, soft_wrap=True)
+    out(_record_store_line(settings, schema), markup=False, soft_wrap=True)
     for problem in [] if settings.use_simulator else _missing_keys(settings):
         out(f"[bold red]no provider key[/]: {problem}; requests to it fail", soft_wrap=True)
     if token_generated:
@@ -221,6 +248,17 @@ def print_banner(
     ):
         out(line, markup=False, soft_wrap=True)
     sys.stderr.flush()
+
+
+def _record_store_line(settings: Settings, schema: str | None) -> str:
+    url = settings.database_url
+    if url is None:
+        return "record store: none (DATABASE_URL is empty): ledger and traces in memory only"
+    try:
+        shown = describe(parse_url(url))
+    except StorageError:
+        shown = "(invalid DATABASE_URL)"
+    return f"record store: {shown}" + (f" (schema {schema})" if schema else "")
 
 
 def logging_config(level: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -73,18 +74,19 @@ async def _current(url: URL) -> str | None:
 
 
 def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate to ``revision``; StorageError (one line, no password) when it cannot be done."""
+    target = parse_url(url) if isinstance(url, str) else url
     try:
-        command.upgrade(alembic_config(url), revision)
-    except SQLAlchemyError as exc:
-        target = parse_url(url) if isinstance(url, str) else url
+        command.upgrade(alembic_config(target), revision)
+    except (SQLAlchemyError, OSError, CommandError) as exc:
         raise StorageError(f"migrating {describe(target)} failed: {_reason(exc)}") from None
 
 
 def downgrade(url: str | URL, revision: str) -> None:
+    target = parse_url(url) if isinstance(url, str) else url
     try:
-        command.downgrade(alembic_config(url), revision)
-    except SQLAlchemyError as exc:
-        target = parse_url(url) if isinstance(url, str) else url
+        command.downgrade(alembic_config(target), revision)
+    except (SQLAlchemyError, OSError, CommandError) as exc:
         raise StorageError(f"downgrading {describe(target)} failed: {_reason(exc)}") from None
 
 
