@@ -3,7 +3,8 @@
 ``run_scorecard(pace)`` starts one simulator, then for each cell sets the simulator's scenario,
 serves a fresh gateway, sends one request with the ``openai`` SDK, reads the simulator's attempt
 log and judges the cell (:mod:`llm_gateway.faults.scoring`); then the outage cell
-(:mod:`llm_gateway.faults.outage`). ``progress`` hears of each cell as it starts and ends.
+(:mod:`llm_gateway.faults.outage`) and the hostile-input cases (:mod:`llm_gateway.faults.hostile`).
+``progress`` hears of each step as it starts and ends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 from llm_gateway.faults.caller import call, client_for
 from llm_gateway.faults.cells import MESSAGES, PRIMARY, PROVIDER_MODELS, Cell, Pace, cells
+from llm_gateway.faults.hostile import HostileResult, run_hostile
 from llm_gateway.faults.scoring import Attempt, describe_attempts, judge
 from llm_gateway.faults.servers import gateway_settings, model_health, served_gateway
 from llm_gateway.simulator.testing import SimulatorHandle, run_simulator
@@ -47,65 +49,83 @@ class CellResult:
 class Scorecard:
     pace: Pace
     results: list[CellResult]
+    hostile: list[HostileResult]
     elapsed_s: float
 
     @property
     def passed(self) -> bool:
-        return all(result.passed for result in self.results)
+        return not self.failures
 
     @property
-    def failures(self) -> list[CellResult]:
-        return [result for result in self.results if not result.passed]
+    def failures(self) -> list[str]:
+        """``"<cell> (<mode>): <problems>"`` for every failed cell and hostile case."""
+        failed = [f"{r.title} ({r.mode}): {'; '.join(r.problems)}" for r in self.results]
+        failed = [line for line, r in zip(failed, self.results, strict=True) if not r.passed]
+        failed += [
+            f"hostile {h.name}: {'; '.join(h.problems)}" for h in self.hostile if not h.passed
+        ]
+        return failed
 
 
 class Progress(Protocol):
     def started(self, name: str) -> None: ...
 
-    def finished(self, result: CellResult) -> None: ...
+    def finished(self, name: str, passed: bool, detail: str) -> None: ...
 
 
 class _Silent:
     def started(self, name: str) -> None:
         return None
 
-    def finished(self, result: CellResult) -> None:
+    def finished(self, name: str, passed: bool, detail: str) -> None:
         return None
 
 
-def cell_count(pace: Pace) -> int:
-    """How many results a run of ``pace`` produces (the outage cell included)."""
+def step_count(pace: Pace) -> int:
+    """How many steps a whole run of ``pace`` reports: cells, outage modes, hostile input."""
     from llm_gateway.faults.outage import outage_modes
 
-    return len(cells(pace)) + len(outage_modes(pace))
+    return len(cells(pace)) + len(outage_modes(pace)) + 1
 
 
 def run_scorecard(
     pace: Pace, progress: Progress | None = None, *, only: Sequence[str] = ()
 ) -> Scorecard:
-    """Every cell of ``pace`` (only those whose key is in ``only``, when given)."""
+    """Every cell of ``pace``, the outage and the hostile cases (only the cells whose key is in
+    ``only`` when given; ``outage`` and ``hostile`` are keys too)."""
     from llm_gateway.faults.outage import outage_modes, run_outage
 
     report = progress or _Silent()
     started = time.monotonic()
     results: list[CellResult] = []
+    hostile: list[HostileResult] = []
     with (
         tempfile.TemporaryDirectory(prefix="llm-gateway-faults-") as tmp,
         run_simulator(scenario_for({}, pace)) as sim,
     ):
+        work = Path(tmp)
         for index, cell in enumerate(cells(pace)):
-            if only and cell.key not in only:
-                continue
-            report.started(f"{cell.title} ({cell.mode})")
-            result = run_cell(cell, pace, sim, Path(tmp) / f"cell-{index}")
-            results.append(result)
-            report.finished(result)
-        if not only or "outage" in only:
-            for stream in outage_modes(pace):
-                report.started(f"primary down, then back ({'stream' if stream else 'non-stream'})")
-                result = run_outage(pace, sim, Path(tmp) / f"outage-{stream}", stream=stream)
-                results.append(result)
-                report.finished(result)
-    return Scorecard(pace, results, time.monotonic() - started)
+            if not only or cell.key in only:
+                report.started(f"{cell.title} ({cell.mode})")
+                results.append(_told(report, run_cell(cell, pace, sim, work / f"cell-{index}")))
+        for stream in outage_modes(pace) if not only or "outage" in only else ():
+            report.started(f"primary down, then back ({'stream' if stream else 'non-stream'})")
+            outage = run_outage(pace, sim, work / f"outage-{int(stream)}", stream=stream)
+            results.append(_told(report, outage))
+        if not only or "hostile" in only:
+            report.started("hostile input")
+            sim.set_scenario(scenario_for({}, pace))
+            hostile = run_hostile(pace, sim.base_url, work / "hostile")
+            bad = [h.name for h in hostile if not h.passed]
+            summary = f"{len(hostile) - len(bad)}/{len(hostile)} cases as they should be"
+            report.finished("hostile input", not bad, "; ".join(bad) or summary)
+    return Scorecard(pace, results, hostile, time.monotonic() - started)
+
+
+def _told(report: Progress, result: CellResult) -> CellResult:
+    detail = "; ".join(result.problems) or result.upstream
+    report.finished(f"{result.title} ({result.mode})", result.passed, detail)
+    return result
 
 
 def scenario_for(faults: dict[str, list[dict[str, Any]]], pace: Pace, **models: Any) -> dict:

@@ -64,7 +64,7 @@ def gateway_settings(pace: Pace, upstream_url: str, workdir: Path, **overrides: 
         "GATEWAY_CIRCUIT_COOLDOWN_S": pace.circuit_cooldown_s,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 @contextmanager
