@@ -20,9 +20,14 @@ from typing import Any
 
 import httpx
 
-from llm_gateway.config.location import resolve_config_dir
 from llm_gateway.faults.cells import MESSAGES, Pace
-from llm_gateway.faults.servers import ADMIN, gateway_settings, healthy, served_gateway
+from llm_gateway.faults.servers import (
+    ADMIN,
+    gateway_settings,
+    healthy,
+    served_gateway,
+    shipped_config_dir,
+)
 
 CHAT = "/v1/chat/completions"
 _HELLO = {"model": "gemini-2.5-pro", "messages": MESSAGES, "max_tokens": 16}
@@ -71,7 +76,7 @@ def run_hostile(pace: Pace, upstream_url: str, workdir: Path) -> list[HostileRes
     """Every case against one gateway whose config directory is a copy under ``workdir`` (the
     alias bomb is written there)."""
     config = workdir / "config"
-    shutil.copytree(resolve_config_dir(None)[0], config, dirs_exist_ok=True)
+    shutil.copytree(shipped_config_dir(workdir), config, dirs_exist_ok=True)
     settings = gateway_settings(pace, upstream_url, workdir, GATEWAY_CONFIG_DIR=config)
     results = []
     with served_gateway(settings) as url:

@@ -23,6 +23,7 @@ import httpx
 import uvicorn
 
 from llm_gateway.app import create_app
+from llm_gateway.config.location import resolve_config_dir
 from llm_gateway.faults.cells import Pace
 from llm_gateway.gateway import set_llm_gateway
 from llm_gateway.http_protocol import GatewayHttpProtocol
@@ -47,6 +48,7 @@ def gateway_settings(pace: Pace, upstream_url: str, workdir: Path, **overrides: 
     """Settings of a gateway in front of the simulator at ``upstream_url``, files under
     ``workdir``; the deadlines and retry delay come from ``pace``, the rest are defaults."""
     values: dict[str, Any] = {
+        "GATEWAY_CONFIG_DIR": shipped_config_dir(workdir),
         "OPENROUTER_API_KEY": UPSTREAM_KEY,
         "OPENROUTER_BASE_URL": upstream_url,
         "GATEWAY_SIMULATE": False,
@@ -65,6 +67,13 @@ def gateway_settings(pace: Pace, upstream_url: str, workdir: Path, **overrides: 
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
+
+
+def shipped_config_dir(empty_dir: Path) -> Path:
+    """The shipped catalogue the cells are written for (never a ``./config`` of the working
+    directory): what the gateway would use when run from ``empty_dir``, a directory without
+    a ``config/``."""
+    return resolve_config_dir(None, cwd=empty_dir)[0]
 
 
 @contextmanager
