@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from llm_gateway.cli.app import app
@@ -27,7 +28,7 @@ class RichCellProgress:
 
     def finished(self, name: str, passed: bool, detail: str) -> None:
         verdict = "[green]PASS[/]" if passed else "[red]FAIL[/]"
-        self._progress.console.print(f"{verdict} {name} [dim]{detail}[/]")
+        self._progress.console.print(f"{verdict} {escape(name)} [dim]{escape(detail)}[/]")
         self._progress.advance(self._task)
 
 

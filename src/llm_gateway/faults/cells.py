@@ -241,16 +241,19 @@ def cells(pace: Pace) -> list[Cell]:
     out += _both(
         "context-length",
         "context length exceeded",
-        "no retry: the larger-context fallback answers, caller 200",
+        "no retry: the larger-context fallback answers, caller 200, the primary's health untouched",
         [{"kind": "context_length"}],
-        _answer((1, 1), (1, 1)),
+        _answer((1, 1), (1, 1), primary_unharmed=True),
     )
     out += _both(
         "content-filter",
         "content filter",
-        "surfaced at once as a content_filter error, no retry, no fallback",
+        "surfaced at once as a content_filter error, no retry, no fallback, the model's "
+        "health untouched",
         [{"kind": "content_filter"}],
-        Expect("error", {PRIMARY: (1, 1)}, status=400, code="content_filter"),
+        Expect(
+            "error", {PRIMARY: (1, 1)}, status=400, code="content_filter", primary_unharmed=True
+        ),
     )
     out.append(
         Cell(

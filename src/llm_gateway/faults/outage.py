@@ -33,7 +33,7 @@ def outage_modes(pace: Pace) -> tuple[bool, ...]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Sent:
+class SentRequest:
     started: float
     ended: float
     outcome: CallerOutcome
@@ -52,7 +52,7 @@ def run_outage(pace: Pace, sim: SimulatorHandle, workdir: Path, *, stream: bool)
             pace, sim, lambda: call(client, PRIMARY, MESSAGES, stream=stream, extra=extra)
         )
     attempts = attempts_by_model(sim)
-    problems, summary = _score(pace, sent, attempts.get(PRIMARY, []), expected)
+    problems, summary = score_outage(pace, sent, attempts.get(PRIMARY, []), expected)
     fallback = len(attempts.get(FALLBACK, []))
     return CellResult(
         "outage",
@@ -70,10 +70,12 @@ def run_outage(pace: Pace, sim: SimulatorHandle, workdir: Path, *, stream: bool)
     )
 
 
-def _traffic(pace: Pace, sim: SimulatorHandle, send: Callable[[], CallerOutcome]) -> list[_Sent]:
+def _traffic(
+    pace: Pace, sim: SimulatorHandle, send: Callable[[], CallerOutcome]
+) -> list[SentRequest]:
     """Requests on a fixed schedule until the primary answers after its recovery, or the
     recovery bound (plus two intervals) has passed; bounded in count too."""
-    sent: list[_Sent] = []
+    sent: list[SentRequest] = []
     first = time.monotonic()
     limit = int((pace.outage_s + pace.recovery_bound_s) / pace.traffic_interval_s) + 10
     for index in range(limit):
@@ -81,7 +83,7 @@ def _traffic(pace: Pace, sim: SimulatorHandle, send: Callable[[], CallerOutcome]
         time.sleep(max(0.0, due - time.monotonic()))
         started = time.monotonic()
         outcome = send()
-        sent.append(_Sent(started, time.monotonic(), outcome))
+        sent.append(SentRequest(started, time.monotonic(), outcome))
         back_at = _back_at(pace, sim)
         if back_at is None:
             continue
@@ -98,41 +100,43 @@ def _back_at(pace: Pace, sim: SimulatorHandle) -> float | None:
     return primary[0].t + pace.outage_s if primary else None
 
 
-def _score(
-    pace: Pace, sent: list[_Sent], primary: list[Attempt], expected: str
+def score_outage(
+    pace: Pace, sent: list[SentRequest], primary: list[Attempt], expected: str
 ) -> tuple[list[str], str]:
-    problems: list[str] = []
-    incomplete = [s for s in sent if s.outcome.kind != "answer" or s.outcome.text != expected]
-    if incomplete:
-        first = incomplete[0].outcome
-        problems.append(
-            f"{len(incomplete)} caller(s) without the complete answer ({first.describe()})"
-        )
+    """``(problems, summary)`` of an outage run: the requests sent, the primary's attempts as
+    the simulator logged them (the outage began with the first), the complete answer."""
+    problems = _incomplete(sent, expected)
     back_at = primary[0].t + pace.outage_s if primary else None
     down = [a for a in primary if back_at is not None and a.t < back_at]
     per_request = [sum(s.started <= a.t <= s.ended for a in down) for s in sent]
     if max(per_request, default=0) > 2:
         problems.append(f"a request made {max(per_request)} primary attempts during the outage")
+    # The circuit opens once `threshold` requests have failed on the primary; after that every
+    # attempt on it is a probe, at most one per cool-down.
     opened = sent[pace.circuit_threshold].started if len(sent) > pace.circuit_threshold else None
     probes = [a for a in down if opened is not None and a.t >= opened]
     gaps = [b.t - a.t for a, b in itertools.pairwise(probes)]
     close = [gap for gap in gaps if gap < pace.circuit_cooldown_s]
     if close:
         problems.append(f"probes {min(close):.2f} s apart, less than one cool-down")
-    after = [s for s in sent if back_at is not None and s.started > back_at]
-    recovered = next((s for s in after if s.outcome.model == PRIMARY), None)
     summary = f"{PRIMARY} x{len(primary)} ({len(down)} while down, {len(probes)} probes)"
     if back_at is None:
-        problems.append(f"{PRIMARY} never received an attempt")
-    elif recovered is None:
-        problems.append(
-            f"{PRIMARY} not used again within {pace.recovery_bound_s:g} s of recovering"
-        )
-    else:
-        delay = max(0.0, recovered.started - back_at)
-        summary += f", back in use {delay:.1f} s after recovering"
-        if delay > pace.recovery_bound_s:
-            problems.append(
-                f"recovery noticed after {delay:.1f} s (bound {pace.recovery_bound_s:g} s)"
-            )
-    return problems, summary
+        return [*problems, f"{PRIMARY} never received an attempt"], summary
+    after = [s for s in sent if s.started > back_at]
+    recovered = next((s for s in after if s.outcome.model == PRIMARY), None)
+    if recovered is None:
+        bound = pace.recovery_bound_s
+        return [*problems, f"{PRIMARY} not used again within {bound:g} s of recovering"], summary
+    delay = max(0.0, recovered.started - back_at)
+    if delay > pace.recovery_bound_s:
+        problems.append(f"recovery noticed after {delay:.1f} s (bound {pace.recovery_bound_s:g} s)")
+    return problems, f"{summary}, back in use {delay:.1f} s after recovering"
+
+
+def _incomplete(sent: list[SentRequest], expected: str) -> list[str]:
+    missing = [s for s in sent if s.outcome.kind != "answer" or s.outcome.text != expected]
+    if not missing:
+        return []
+    return [
+        f"{len(missing)} caller(s) without the complete answer ({missing[0].outcome.describe()})"
+    ]

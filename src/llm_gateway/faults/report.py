@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from llm_gateway.faults.cells import FALLBACK, MAX_TOKENS, PRIMARY, Pace
@@ -103,13 +104,14 @@ def rich_table(card: Scorecard) -> Table:
         table.add_column(column, overflow="fold")
     for result in card.results:
         verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
-        caller = result.caller + "".join(f"\n[red]{p}[/]" for p in result.problems)
-        table.add_row(result.title, result.mode, caller, result.upstream, verdict)
+        caller = escape(result.caller) + "".join(f"\n[red]{escape(p)}[/]" for p in result.problems)
+        table.add_row(escape(result.title), result.mode, caller, escape(result.upstream), verdict)
     for case in card.hostile:
         verdict = "[green]PASS[/]" if case.passed else "[red]FAIL[/]"
         status = f"{case.status} (expected {case.expected})"
+        status += "".join(f"\n[red]{escape(p)}[/]" for p in case.problems)
         after = "healthy after" if case.healthy_after else "[red]not healthy after[/]"
-        table.add_row(f"hostile: {case.name}", "", status, after, verdict)
+        table.add_row(f"hostile: {escape(case.name)}", "", status, after, verdict)
     return table
 
 
