@@ -13,8 +13,14 @@ RETRY_AFTER_ONCE = CELLS[("429-retry-after-once", "non-stream")]
 REQUEST_4XX = CELLS[("request-shaped-4xx", "non-stream")]
 
 
-def answered(text: str = ANSWER, finish: str | None = "stop") -> CallerOutcome:
-    return CallerOutcome("answer" if finish else "unfinished", 200, text, PRIMARY, finish)
+USAGE = {"completion_tokens": len(ANSWER.split()), "cost": 0.0001}
+
+
+def answered(
+    text: str = ANSWER, finish: str | None = "stop", usage: dict | None = USAGE
+) -> CallerOutcome:
+    kind = "answer" if finish else "unfinished"
+    return CallerOutcome(kind, 200, text, PRIMARY, finish, usage=usage)
 
 
 def seen(*times: float, status: int = 503) -> list[Attempt]:
@@ -39,6 +45,27 @@ def test_a_truncated_answer_presented_as_success_fails() -> None:
     unfinished = judge(PERSISTENT_503, answered(ANSWER, None), attempts, ANSWER)
     assert not shorter.passed and "presented as complete" in shorter.problems[0]
     assert not unfinished.passed and "truncated" in unfinished.problems[0]
+
+
+def test_a_stream_whose_model_changes_mid_answer_fails() -> None:
+    attempts = {PRIMARY: seen(0.0, status=200), FALLBACK: seen(0.2, status=200)}
+    switched = CallerOutcome(
+        "answer", 200, ANSWER, PRIMARY, "stop", chunk_models=(PRIMARY, FALLBACK), usage=USAGE
+    )
+    verdict = judge(CELLS[("cut-mid-stream", "stream")], switched, attempts, ANSWER)
+    assert verdict.problems == [f"the answer's model changed mid-stream: {PRIMARY}, {FALLBACK}"]
+
+
+def test_usage_must_cover_the_answer_and_carry_its_cost() -> None:
+    attempts = {PRIMARY: seen(0.0, 0.1), FALLBACK: seen(0.2, status=200)}
+    missing = judge(PERSISTENT_503, answered(usage=None), attempts, ANSWER)
+    short = judge(
+        PERSISTENT_503, answered(usage={**USAGE, "completion_tokens": 2}), attempts, ANSWER
+    )
+    free = judge(PERSISTENT_503, answered(usage={**USAGE, "cost": None}), attempts, ANSWER)
+    assert missing.problems == ["the answer came without usage"]
+    assert short.problems == ["usage reports 2 completion tokens for a 7-token answer"]
+    assert free.problems == ["the answer's usage has no cost"]
 
 
 def test_a_hang_fails_whatever_the_attempts() -> None:

@@ -14,6 +14,7 @@ Whether a finished answer is the *complete* one is for scoring (it knows the exp
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ class CallerOutcome:
     message: str = ""
     in_band: bool = False  # an error event inside a 200 stream
     elapsed_s: float = 0.0
+    chunk_models: tuple[str, ...] = ()  # every distinct ``model`` the stream's chunks named
+    usage: dict[str, Any] | None = None  # the answer's usage (streams: the final usage chunk)
 
     def describe(self) -> str:
         """``200 complete (218 chars, stop) in 0.4 s``, ``400 content_filter in 0.3 s``, ..."""
@@ -86,12 +89,14 @@ def _single(
     )
     choice = completion.choices[0]
     kind = "answer" if choice.finish_reason else "unfinished"
+    usage = completion.usage.model_dump() if completion.usage else None
     return CallerOutcome(
         kind,
         200,
         choice.message.content or "",
         completion.model,
         choice.finish_reason,
+        usage=usage,
     )
 
 
@@ -100,13 +105,19 @@ def _streamed(
 ) -> CallerOutcome:
     pieces: list[str] = []
     finish: str | None = None
-    answered_by: str | None = None
+    models: dict[str, None] = {}
+    usage: dict[str, Any] | None = None
     stream = client.chat.completions.create(
-        model=model, messages=messages, stream=True, extra_body=extra or None
+        model=model,
+        messages=messages,
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_body=extra or None,
     )
     try:
         for chunk in stream:
-            answered_by = answered_by or chunk.model
+            models.setdefault(chunk.model)
+            usage = chunk.usage.model_dump() if chunk.usage else usage
             for choice in chunk.choices:
                 pieces.append(choice.delta.content or "")
                 finish = choice.finish_reason or finish
@@ -117,15 +128,18 @@ def _streamed(
             "error",
             200,
             "".join(pieces),
-            answered_by,
+            next(iter(models), None),
             code=_code(error),
             message=str(error.message)[:300],
             in_band=True,
+            chunk_models=tuple(models),
         )
     finally:
         stream.close()
     kind = "answer" if finish else "unfinished"
-    return CallerOutcome(kind, 200, "".join(pieces), answered_by, finish)
+    first = next(iter(models), None)
+    text = "".join(pieces)
+    return CallerOutcome(kind, 200, text, first, finish, chunk_models=tuple(models), usage=usage)
 
 
 def _code(error: openai.APIError) -> str | None:
@@ -139,15 +153,4 @@ def _code(error: openai.APIError) -> str | None:
 
 
 def _timed(outcome: CallerOutcome, started: float) -> CallerOutcome:
-    elapsed = time.monotonic() - started
-    return CallerOutcome(
-        outcome.kind,
-        outcome.status,
-        outcome.text,
-        outcome.model,
-        outcome.finish_reason,
-        outcome.code,
-        outcome.message,
-        outcome.in_band,
-        elapsed,
-    )
+    return dataclasses.replace(outcome, elapsed_s=time.monotonic() - started)

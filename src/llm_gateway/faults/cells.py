@@ -1,10 +1,10 @@
 """The scorecard's cells: one upstream failure class each, with the best outcome it allows.
 
-A cell names the faults the simulator injects (on the primary model, sometimes on the fallback
-too), the request modes it runs in (non-streaming, streaming) and an :class:`Expect`: what the
-caller must get and how many attempts each model may see. The expectation is the best possible
-outcome for that failure, not what the gateway happens to do; :mod:`llm_gateway.faults.scoring`
-judges an observation against it.
+A cell names the faults the simulator injects on the primary model (one cell also makes the
+fallback refuse assistant prefills), its request mode (non-streaming or streaming) and an
+:class:`Expect`: what the caller must get and how many attempts each model may see. The
+expectation is the best possible outcome for that failure, not what the gateway happens to do;
+:mod:`llm_gateway.faults.scoring` judges an observation against it.
 
 Every cell goes to the logical model ``gemini-2.5-pro`` of the shipped catalogue, whose chain is
 ``gemini-2.5-pro → claude-sonnet → gpt-4o``. Waits come from a :class:`Pace`: short in the quick
@@ -133,6 +133,20 @@ def _both(
     return [Cell(key, title, stream, best, {PRIMARY: faults}, expect) for stream in (False, True)]
 
 
+def _each(
+    key: str,
+    title: str,
+    faults: list[dict[str, Any]],
+    non_stream: tuple[str, Expect],
+    stream: tuple[str, Expect],
+) -> list[Cell]:
+    """A failure class whose best outcome differs between the modes."""
+    return [
+        Cell(key, title, False, non_stream[0], {PRIMARY: faults}, non_stream[1]),
+        Cell(key, title, True, stream[0], {PRIMARY: faults}, stream[1]),
+    ]
+
+
 def cells(pace: Pace) -> list[Cell]:
     """Every cell but the outage (see :mod:`llm_gateway.faults.outage`), in scorecard order."""
     wait = pace.retry_after_s
@@ -205,16 +219,24 @@ def cells(pace: Pace) -> list[Cell]:
     out += _both(
         "slow-first-token",
         "slow first token",
-        "primary abandoned at the first-token deadline once, the fallback answers, caller 200",
+        "primary abandoned once at its first-token deadline (non-stream: the headers deadline with "
+        "its generation allowance), the fallback answers, caller 200",
         [{"kind": "slow_first_token", "delay_s": late}],
         _answer((1, 1), (1, 1)),
     )
-    out += _both(
+    out += _each(
         "cut-mid-stream",
         "cut mid-stream",
-        "the answer completed on the fallback (stream: continued from what was sent), caller 200",
         [{"kind": "stream_cut", "after_tokens": 5}],
-        _answer((1, 2), (0, 1)),
+        (
+            "the cut body retried on the primary at most once, else the fallback, caller 200",
+            _answer((1, 2), (0, 1)),
+        ),
+        (
+            "continued on the fallback from the text already sent, one attempt each, caller 200 "
+            "with the complete answer",
+            _answer((1, 1), (1, 1)),
+        ),
     )
     out += _both(
         "stall-mid-stream",
@@ -223,13 +245,19 @@ def cells(pace: Pace) -> list[Cell]:
         [{"kind": "stream_stall", "after_tokens": 5, "stall_s": late}],
         _answer((1, 1), (1, 1)),
     )
-    out += _both(
+    out += _each(
         "malformed-chunk",
         "malformed chunk",
-        "stream: the bad line skipped, the answer complete from the primary; "
-        "non-stream (truncated body): the fallback answers; caller 200",
         [{"kind": "malformed_chunk", "after_tokens": 5}],
-        _answer((1, 2), (0, 1)),
+        (
+            "a truncated JSON body: retried on the primary at most once, else the fallback, "
+            "caller 200",
+            _answer((1, 2), (0, 1)),
+        ),
+        (
+            "the bad line skipped, the complete answer from the primary in one attempt, caller 200",
+            _answer((1, 1)),
+        ),
     )
     out += _both(
         "no-done",

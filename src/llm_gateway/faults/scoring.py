@@ -81,10 +81,12 @@ def _caller_problems(expect: Expect, caller: CallerOutcome, expected_text: str) 
             f"an answer of {len(caller.text)} chars presented as complete; the complete one has "
             f"{len(expected_text)}"
         ]
+    if len(caller.chunk_models) > 1:
+        return [f"the answer's model changed mid-stream: {', '.join(caller.chunk_models)}"]
     if expect.caller == "answer":
         if caller.kind != "answer":
             return [f"expected a complete answer, got {caller.describe()}: {caller.message}"]
-        return []
+        return _usage_problems(caller, expected_text)
     if caller.kind != "error":
         return [f"expected a clear error, got {caller.describe()}"]
     problems = []
@@ -92,6 +94,22 @@ def _caller_problems(expect: Expect, caller: CallerOutcome, expected_text: str) 
         problems.append(f"expected HTTP {expect.status}, got {caller.describe()}")
     if expect.code is not None and caller.code != expect.code:
         problems.append(f"expected error code {expect.code}, got {caller.code}")
+    return problems
+
+
+def _usage_problems(caller: CallerOutcome, expected_text: str) -> list[str]:
+    """The answer's usage covers at least its own text (the simulator: one token per word) and
+    carries OpenRouter's ``cost``, streamed or not."""
+    usage = caller.usage
+    if usage is None:
+        return ["the answer came without usage"]
+    words = len(expected_text.split())
+    completion = usage.get("completion_tokens") or 0
+    problems = []
+    if completion < words:
+        problems.append(f"usage reports {completion} completion tokens for a {words}-token answer")
+    if not usage.get("cost"):
+        problems.append("the answer's usage has no cost")
     return problems
 
 
