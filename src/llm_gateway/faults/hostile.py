@@ -3,9 +3,10 @@ for a gateway that is still healthy afterwards.
 
 Every case sends its request to a served gateway (in front of the simulator), compares the
 status with the one it must get, checks that an answer echoing client input stays small, then
-asks ``/healthz`` and the admin ``/health`` and sends one ordinary chat completion: "healthy
-after" means all three answered as they should. Heads too large for the server go over a raw
-socket (no client library would send them); the rest with httpx.
+asks ``/healthz``, ``/readyz`` and the admin ``/health`` and sends one ordinary chat completion:
+"healthy after" means all four answered as they should (the health ``healthy``). Heads too
+large for the server go over a raw socket (no client library would send them); the rest with
+httpx.
 """
 
 from __future__ import annotations

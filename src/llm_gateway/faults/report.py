@@ -71,7 +71,8 @@ def render_markdown(card: Scorecard) -> str:
         "",
         "Each request is built to break the gateway; it must get the status shown, an answer "
         "that does not echo the input unbounded (≤ 4 KiB), and the gateway must be healthy after "
-        "(`/healthz` 200, admin `/health` not unhealthy, an ordinary chat completion 200). "
+        "(`/healthz` and `/readyz` 200, admin `/health` `healthy`, an ordinary chat completion "
+        "200). "
         "Cases: `llm_gateway.faults.hostile`.",
         "",
         "| case | expected | status | healthy after | verdict |",

@@ -112,15 +112,16 @@ def served_gateway(settings: Settings) -> Iterator[str]:
 
 
 def healthy(base_url: str) -> bool:
-    """The gateway answers ``/healthz`` and its admin health is not ``unhealthy``."""
+    """``/healthz`` and ``/readyz`` answer 200 and the admin health says ``healthy``."""
     try:
         alive = httpx.get(f"{base_url}/healthz", timeout=5)
+        ready = httpx.get(f"{base_url}/readyz", timeout=5)
         health = httpx.get(f"{base_url}/api/admin/gateway/health", headers=ADMIN, timeout=5)
     except httpx.HTTPError:
         return False
-    if alive.status_code != 200 or health.status_code != 200:
+    if (alive.status_code, ready.status_code, health.status_code) != (200, 200, 200):
         return False
-    return bool(health.json().get("overall_status") in ("healthy", "degraded"))
+    return bool(health.json().get("overall_status") == "healthy")
 
 
 def model_health(base_url: str, model: str) -> dict[str, Any]:
