@@ -187,6 +187,10 @@ def _huge_node(url: str, config: Path) -> Sent:
     return _answer(httpx.post(f"{url}/api/chat/{node}", json={"messages": MESSAGES}, timeout=30))
 
 
+def _huge_node_as_model(url: str, config: Path) -> Sent:
+    return _answer(_chat(url, json={**_HELLO, "model": "n" * 3_900_000}))
+
+
 def _huge_node_header(url: str, config: Path) -> Sent:
     response = _chat(url, headers={"X-Gateway-Node": "n" * 12_000})
     return _answer(response)
@@ -244,6 +248,7 @@ CASES: list[HostileCase] = [
     HostileCase("max_tokens past 64 bits (/api/chat)", 400, _huge_integer),
     HostileCase("10 kB model name", 404, _long_model),
     HostileCase("12 kB node name in the path", 422, _huge_node),
+    HostileCase("3.9 MB node name as the model", 404, _huge_node_as_model),
     HostileCase("12 kB X-Gateway-Node", 200, _huge_node_header),
     HostileCase("n = 10,000", 400, _too_many_choices),
     HostileCase("tool_choice without a function", 400, _bad_tool_choice),
