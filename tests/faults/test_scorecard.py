@@ -11,7 +11,8 @@ from llm_gateway.faults.cells import QUICK, cells
 from llm_gateway.faults.hostile import CASES
 from llm_gateway.faults.outage import outage_modes
 from llm_gateway.faults.report import render_markdown
-from llm_gateway.faults.runner import Scorecard, run_scorecard
+from llm_gateway.faults.results import Scorecard
+from llm_gateway.faults.runner import run_scorecard
 
 CELLS = [(cell.title, cell.mode) for cell in cells(QUICK)]
 CELLS += [

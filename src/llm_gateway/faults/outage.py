@@ -21,9 +21,10 @@ from pathlib import Path
 
 from llm_gateway.faults.caller import CallerOutcome, call, client_for
 from llm_gateway.faults.cells import FALLBACK, MAX_TOKENS, MESSAGES, PRIMARY, Pace
-from llm_gateway.faults.runner import CellResult, attempts_by_model, scenario_for
+from llm_gateway.faults.results import CellResult
 from llm_gateway.faults.scoring import Attempt
 from llm_gateway.faults.servers import gateway_settings, served_gateway
+from llm_gateway.faults.upstream import attempts_by_model, scenario_for
 from llm_gateway.simulator.testing import SimulatorHandle
 
 

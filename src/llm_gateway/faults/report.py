@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from llm_gateway.faults.cells import FALLBACK, MAX_TOKENS, PRIMARY, Pace
-from llm_gateway.faults.runner import Scorecard
+from llm_gateway.faults.results import Scorecard
 
 _INTRO = """\
 # Reliability: the fault scorecard

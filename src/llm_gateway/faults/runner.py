@@ -11,60 +11,19 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from llm_gateway.faults.caller import call, client_for
-from llm_gateway.faults.cells import MESSAGES, PRIMARY, PROVIDER_MODELS, Cell, Pace, cells
+from llm_gateway.faults.cells import MESSAGES, PRIMARY, Cell, Pace, cells
 from llm_gateway.faults.hostile import HostileResult, run_hostile
-from llm_gateway.faults.scoring import Attempt, describe_attempts, judge
+from llm_gateway.faults.outage import outage_modes, run_outage
+from llm_gateway.faults.results import CellResult, Scorecard
+from llm_gateway.faults.scoring import describe_attempts, judge
 from llm_gateway.faults.servers import gateway_settings, model_health, served_gateway
+from llm_gateway.faults.upstream import attempts_by_model, scenario_for
 from llm_gateway.simulator.testing import SimulatorHandle, run_simulator
-
-_LOGICAL = {provider: logical for logical, provider in PROVIDER_MODELS.items()}
-
-
-@dataclass(frozen=True, slots=True)
-class CellResult:
-    """One scored cell, ready to print."""
-
-    key: str
-    title: str
-    mode: str
-    best: str
-    caller: str
-    upstream: str
-    passed: bool
-    problems: list[str] = field(default_factory=list)
-    elapsed_s: float = 0.0
-
-    @property
-    def verdict(self) -> str:
-        return "PASS" if self.passed else "FAIL"
-
-
-@dataclass(frozen=True, slots=True)
-class Scorecard:
-    pace: Pace
-    results: list[CellResult]
-    hostile: list[HostileResult]
-    elapsed_s: float
-
-    @property
-    def passed(self) -> bool:
-        return not self.failures
-
-    @property
-    def failures(self) -> list[str]:
-        """``"<cell> (<mode>): <problems>"`` for every failed cell and hostile case."""
-        failed = [f"{r.title} ({r.mode}): {'; '.join(r.problems)}" for r in self.results]
-        failed = [line for line, r in zip(failed, self.results, strict=True) if not r.passed]
-        failed += [
-            f"hostile {h.name}: {'; '.join(h.problems)}" for h in self.hostile if not h.passed
-        ]
-        return failed
 
 
 class Progress(Protocol):
@@ -83,8 +42,6 @@ class _Silent:
 
 def step_count(pace: Pace) -> int:
     """How many steps a whole run of ``pace`` reports: cells, outage modes, hostile input."""
-    from llm_gateway.faults.outage import outage_modes
-
     return len(cells(pace)) + len(outage_modes(pace)) + 1
 
 
@@ -93,8 +50,6 @@ def run_scorecard(
 ) -> Scorecard:
     """Every cell of ``pace``, the outage and the hostile cases (only the cells whose key is in
     ``only`` when given; ``outage`` and ``hostile`` are keys too)."""
-    from llm_gateway.faults.outage import outage_modes, run_outage
-
     report = progress or _Silent()
     started = time.monotonic()
     results: list[CellResult] = []
@@ -128,21 +83,6 @@ def _told(report: Progress, result: CellResult) -> CellResult:
     return result
 
 
-def scenario_for(faults: dict[str, list[dict[str, Any]]], pace: Pace, **models: Any) -> dict:
-    """The simulator's scenario: ``faults`` per logical model, the pace's latency for all."""
-    entries: dict[str, Any] = {"*": {"ttft_s": pace.ttft_s, "tokens_per_s": pace.tokens_per_s}}
-    for logical, specs in faults.items():
-        entries[PROVIDER_MODELS[logical]] = {"faults": specs}
-    for logical, extra in models.items():
-        entries.setdefault(PROVIDER_MODELS[logical], {}).update(extra)
-    return {
-        "seed": 14,
-        "processing_interval_s": 0.5,
-        "answer": {"min_words": 24, "max_words": 40},
-        "models": entries,
-    }
-
-
 def run_cell(cell: Cell, pace: Pace, sim: SimulatorHandle, workdir: Path) -> CellResult:
     """One request of ``cell`` through a fresh gateway, scored."""
     started = time.monotonic()
@@ -170,16 +110,3 @@ def run_cell(cell: Cell, pace: Pace, sim: SimulatorHandle, workdir: Path) -> Cel
         verdict.problems,
         time.monotonic() - started,
     )
-
-
-def attempts_by_model(
-    sim: SimulatorHandle, keep: Callable[[float], bool] = lambda t: True
-) -> dict[str, list[Attempt]]:
-    """The simulator's attempt log per logical model (``keep`` filters on receipt time)."""
-    grouped: dict[str, list[Attempt]] = {}
-    for record in sim.attempts():
-        if not keep(record.t):
-            continue
-        model = _LOGICAL.get(record.model or "", record.model or "?")
-        grouped.setdefault(model, []).append(Attempt(record.t, record.status, record.fault))
-    return grouped
