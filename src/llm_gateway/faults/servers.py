@@ -57,6 +57,7 @@ def gateway_settings(pace: Pace, upstream_url: str, workdir: Path, **overrides: 
         "GATEWAY_API_KEYS_FILE": None,
         "GATEWAY_AUDIT_LOG_FILE": workdir / "audit.jsonl",
         "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'gateway.sqlite3'}",
+        "GATEWAY_LEDGER_SPOOL_DIR": workdir / "spool",
         "GATEWAY_RETRY_DELAY": pace.retry_delay_s,
         "GATEWAY_HEADERS_TIMEOUT": pace.headers_timeout_s,
         "GATEWAY_FIRST_TOKEN_TIMEOUT": pace.headers_timeout_s,
