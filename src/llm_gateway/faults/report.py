@@ -31,14 +31,15 @@ and called with the official `openai` SDK (its own retries off), streaming and n
 goes to `{primary}` (chain `{primary} → {fallback} → gpt-4o`) with `max_tokens: {max_tokens}`.
 
 - **Caller** — what the SDK got: a complete answer (HTTP 200, `finish_reason` set, the text
-  exactly the simulator's full answer), or a clear error (status and code). Always a FAIL: a hang
+  exactly the simulator's full answer, one `model` for every chunk of a stream, usage covering
+  the whole answer with its `cost`), or a clear error (status and code). Always a FAIL: a hang
   (nothing within the total deadline + 5 s) or an answer that looks finished but is not the
   complete one (a truncated answer presented as success).
 - **Upstream** — the simulator's own attempt log: attempts per model, the status each got
   (`none`: reset, hang-up or no response) and the gaps between a model's attempts.
 - **Best possible outcome** — declared per cell before it runs; PASS only when both sides match it.
 
-Run `llm-gateway faults` (quick, about 30 s) or `llm-gateway faults --full` (realistic waits,
+Run `llm-gateway faults` (quick, about 40 s) or `llm-gateway faults --full` (realistic waits,
 several minutes) to print the scorecard; `--write` also rewrites this file.
 """
 
