@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
 BENCH_LOCK := requirements/bench.lock
 
-.PHONY: run test check lint typecheck audit lock bench soak install clean
+.PHONY: run test check lint typecheck audit lock bench soak faults install clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: $(BENCH_STAMP)
 
 soak: $(BENCH_STAMP)
 	$(BIN)/llm-gateway bench --soak
+
+# The fault scorecard with realistic waits (several minutes); rewrites docs/reliability.md.
+# The quick form runs inside `make test` (tests/faults/).
+faults: $(STAMP)
+	$(BIN)/llm-gateway faults --full --write
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -69,7 +69,7 @@ class ChainRunner:
         seen = RequestFailures()
         try:
             for policy in self._candidates(plan, failures, skip):
-                outcome = await self._attempt_model(plan, policy, call, failures, seen)
+                outcome = await self._attempt_model(plan, policy, call, failures, seen, skip)
                 if outcome is not _FAILED:
                     return policy, cast(T, outcome)
         finally:
@@ -145,6 +145,7 @@ class ChainRunner:
         call: Call[T],
         failures: list[ProviderError],
         seen: RequestFailures,
+        skip: frozenset[str] = frozenset(),
     ) -> T | object:
         model = policy.logical_id
         retries = 0
@@ -163,7 +164,7 @@ class ChainRunner:
                 repeated = error.counts_against_model and self._repeated(
                     plan, seen, policy, error, elapsed_ms
                 )
-                decision = self._decide(plan, policy, error, retries, repeated)
+                decision = self._decide(plan, policy, error, retries, repeated, skip)
                 plan.attempts.append(_failed(policy, started, elapsed_ms, error, retries, decision))
                 if decision.action is RetryAction.SURFACE:
                     if repeated:
@@ -206,11 +207,23 @@ class ChainRunner:
         return True
 
     def _decide(
-        self, plan: Plan, policy: ModelPolicy, error: ProviderError, retries: int, repeated: bool
+        self,
+        plan: Plan,
+        policy: ModelPolicy,
+        error: ProviderError,
+        retries: int,
+        repeated: bool,
+        skip: frozenset[str],
     ) -> RetryDecision:
         if repeated:
             return RetryDecision(RetryAction.SURFACE, 0.0, "identical failure on another model")
-        decision = self.retry.decide(error, retries, self._remaining(plan), self.rand)
+        decision = self.retry.decide(
+            error,
+            retries,
+            self._remaining(plan),
+            self.rand,
+            fallback_available=self._fallback_available(plan, policy, skip),
+        )
         if isinstance(error, ContentFiltered) and plan.requirements.fallback_on_content_filter:
             return RetryDecision(RetryAction.FALLBACK, 0.0, "node allows fallback")
         if decision.action is RetryAction.RETRY and not self.circuits.would_allow(
@@ -220,6 +233,15 @@ class ChainRunner:
             # the fallback that will answer.
             return RetryDecision(RetryAction.FALLBACK, 0.0, "circuit open: no retry")
         return decision
+
+    def _fallback_available(self, plan: Plan, policy: ModelPolicy, skip: frozenset[str]) -> bool:
+        """Whether a model after ``policy`` in the chain may still be tried: fallback on, not
+        skipped by the caller, its circuit letting calls through."""
+        if not self.fallback_enabled:
+            return False
+        ids = [candidate.logical_id for candidate in plan.selection.candidates]
+        later = ids[ids.index(policy.logical_id) + 1 :] if policy.logical_id in ids else []
+        return any(model not in skip and self.circuits.would_allow(model) for model in later)
 
     def _remaining(self, plan: Plan) -> float:
         """Seconds left until the request's deadline (RetryPolicy keeps its own margin)."""

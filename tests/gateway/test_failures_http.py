@@ -85,13 +85,13 @@ def models_seen(sim: SimulatorHandle) -> list[str | None]:
 
 async def test_429_retry_after_is_honoured_on_the_same_model(sim: SimulatorHandle) -> None:
     sim.set_scenario(
-        faults(PRIMARY, {"kind": "error", "status": 429, "retry_after": 0.3, "times": 2})
+        faults(PRIMARY, {"kind": "error", "status": 429, "retry_after": 0.3, "times": 1})
     )
     gw = await gateway_for(sim)
     response = await ask(gw)
     assert response.body["model"] == "gemini-2.5-pro"
     attempts = sim.attempts(PRIMARY)
-    assert [a.status for a in attempts] == [429, 429, 200]
+    assert [a.status for a in attempts] == [429, 200]
     gaps = [b.t - a.t for a, b in itertools.pairwise(attempts)]
     assert all(gap >= 0.29 for gap in gaps), gaps
 
@@ -106,16 +106,35 @@ async def test_retry_after_beyond_the_deadline_falls_back_at_once(sim: Simulator
     assert models_seen(sim) == [PRIMARY, FALLBACK]
 
 
-async def test_persistent_5xx_gets_the_retry_budget_then_falls_back(sim: SimulatorHandle) -> None:
-    sim.set_scenario(faults(PRIMARY, {"kind": "error", "status": 503}))
-    gw = await gateway_for(sim, GATEWAY_MAX_RETRIES=2)
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "error", "status": 503},
+        {"kind": "error", "status": 429},
+        {"kind": "error", "status": 429, "retry_after": 0.1},
+    ],
+    ids=["503", "429", "429-retry-after"],
+)
+async def test_persistent_retryable_failure_gets_one_retry_then_the_fallback(
+    sim: SimulatorHandle, fault: dict[str, Any]
+) -> None:
+    sim.set_scenario(faults(PRIMARY, fault))
+    gw = await gateway_for(sim, GATEWAY_MAX_RETRIES=3)
     response = await ask(gw)
     assert response.body["model"] == "claude-sonnet"
-    assert len(sim.attempts(PRIMARY)) == 3  # first try + 2 retries, never more
+    assert len(sim.attempts(PRIMARY)) == 2  # not 1 + GATEWAY_MAX_RETRIES while a fallback waits
     assert len(sim.attempts(FALLBACK)) == 1
     failed = [a for a in response.attempts if not a.ok]
-    assert [a.upstream_status for a in failed] == [503, 503, 503]
+    assert [a.upstream_status for a in failed] == [fault["status"]] * 2
     assert response.cost.total > 0  # only the answering attempt is billed
+
+
+async def test_without_a_fallback_the_whole_retry_budget_is_used(sim: SimulatorHandle) -> None:
+    sim.set_scenario(faults(PRIMARY, {"kind": "error", "status": 503}))
+    gw = await gateway_for(sim, GATEWAY_FALLBACK_ENABLED=False, GATEWAY_MAX_RETRIES=3)
+    with pytest.raises(AllModelsFailed):
+        await ask(gw)
+    assert models_seen(sim) == [PRIMARY] * 4  # first try + 3 retries, never more
 
 
 async def test_no_response_is_abandoned_at_the_headers_deadline(sim: SimulatorHandle) -> None:

@@ -54,6 +54,37 @@ def test_each_error_class_gets_its_action(error: ProviderError, action: RetryAct
     assert decision.reason
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        ProviderUnavailable("unavailable", upstream_status=503),
+        ProviderRateLimited("slow down", upstream_status=429),
+        ProviderRateLimited("slow down", upstream_status=429, retry_after=0.5),
+        ProviderConnectionError("body cut"),
+    ],
+    ids=["503", "429", "429-retry-after", "connection"],
+)
+def test_one_retry_then_the_fallback_while_a_fallback_can_answer(error: ProviderError) -> None:
+    policy = RetryPolicy(max_retries=3)
+    first = policy.decide(error, 0, FAR, fixed(0.5), fallback_available=True)
+    assert first.action is RetryAction.RETRY and "retry 1 of 1" in first.reason
+    second = policy.decide(error, 1, FAR, fixed(0.5), fallback_available=True)
+    assert second.action is RetryAction.FALLBACK
+    assert "retries exhausted (1 of 1)" in second.reason
+    # Without a fallback the whole GATEWAY_MAX_RETRIES budget is used on the one model.
+    assert policy.decide(error, 2, FAR, fixed(0.5)).action is RetryAction.RETRY
+    assert policy.decide(error, 3, FAR, fixed(0.5)).action is RetryAction.FALLBACK
+
+
+def test_the_cap_with_a_fallback_never_exceeds_max_retries() -> None:
+    policy = RetryPolicy(max_retries=0, max_retries_with_fallback=1)
+    error = ProviderUnavailable("unavailable", upstream_status=503)
+    assert policy.retry_budget(True) == 0
+    assert policy.decide(error, 0, FAR, fixed(0.5), fallback_available=True).action is (
+        RetryAction.FALLBACK
+    )
+
+
 def test_context_length_falls_back_even_if_a_subclass_claims_retryable() -> None:
     class RetryableContext(ContextLengthExceeded):
         retryable = True
@@ -129,7 +160,13 @@ def test_backoff_survives_absurd_retry_indexes() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_retries": -1}, {"base_delay_s": -0.1}, {"max_delay_s": -1.0}, {"deadline_margin_s": -1}],
+    [
+        {"max_retries": -1},
+        {"max_retries_with_fallback": -1},
+        {"base_delay_s": -0.1},
+        {"max_delay_s": -1.0},
+        {"deadline_margin_s": -1},
+    ],
 )
 def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):

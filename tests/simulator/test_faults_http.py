@@ -100,6 +100,14 @@ def test_connection_reset_before_headers(simulator: SimulatorHandle, http: httpx
     assert simulator.attempts()[0].status == 0
 
 
+def test_hang_up_closes_without_a_response(simulator: SimulatorHandle, http: httpx.Client) -> None:
+    inject(simulator, {"kind": "hang_up", "times": 1})
+    with pytest.raises(httpx.RemoteProtocolError, match="without sending"):
+        http.post("/chat/completions", json=BODY)
+    assert http.post("/chat/completions", json=BODY).status_code == 200
+    assert [(a.fault, a.status) for a in simulator.attempts()] == [("hang_up", 0), (None, 200)]
+
+
 def test_no_response_holds_the_connection(simulator: SimulatorHandle, http: httpx.Client) -> None:
     inject(simulator, {"kind": "no_response", "times": 1, "hold_s": 5})
     with pytest.raises(httpx.ReadTimeout):

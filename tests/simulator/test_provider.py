@@ -185,6 +185,8 @@ PARITY: list[Any] = [
     ({"kind": "down", "duration_s": 60}, True, ProviderUnavailable),
     ({"kind": "connection_reset"}, False, ProviderDisconnected),
     ({"kind": "connection_reset"}, True, ProviderDisconnected),
+    ({"kind": "hang_up"}, False, ProviderDisconnected),
+    ({"kind": "hang_up"}, True, ProviderDisconnected),
     ({"kind": "no_response", "hold_s": 2}, False, ProviderTimeout),
     ({"kind": "slow_first_token", "delay_s": 1}, True, ProviderTimeout),
     ({"kind": "slow_first_token", "delay_s": 1}, False, ProviderTimeout),

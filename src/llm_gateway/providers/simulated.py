@@ -10,8 +10,9 @@ OpenAICompatibleProvider` reads the simulator's HTTP answers (errors mapped by t
   ``first_token_s`` the first content-bearing chunk; ``stall_s`` each next chunk from when the
   caller asks for it; ``deadline_at`` (``time.monotonic()`` terms) everything. Expiry raises
   ProviderTimeout (no response, slow first token, stall);
-- a reset after the request was read, before any response byte → ProviderDisconnected (the
-  provider accepted the request and hung up: not retried); a body cut short →
+- a reset or a close (``hang_up``) after the request was read, before any response byte →
+  ProviderDisconnected (the provider accepted the request and hung up: not retried); a body
+  cut short →
   ProviderConnectionError; a cut stream → ProviderStreamError;
 - error answers → ``errors_map`` (429 ProviderRateLimited with retry_after, 5xx/408
   ProviderUnavailable, moderation/content filter ContentFiltered, context length
@@ -108,7 +109,7 @@ class SimulatedProvider:
         body = {**request.body, "stream": False} if request.stream else request.body
         timeline, start = self._attempt(request, body)
         step = timeline.steps[0]
-        if step.kind is StepKind.RESET:
+        if step.kind in (StepKind.RESET, StepKind.CLOSE):
             raise self._error(ProviderDisconnected, _HUNG_UP, request)
         headers_by = self._deadline(start, request.deadlines.headers_s, "response headers", request)
         due = math.inf if step.kind is StepKind.HOLD else start + step.at
@@ -136,6 +137,8 @@ class SimulatedProvider:
         got_token = started = last_malformed = False
         for step in timeline.steps:
             kind, due = step.kind, start + step.at
+            if kind is StepKind.CLOSE and not started:  # a hang-up before any response byte
+                raise self._error(ProviderDisconnected, _HUNG_UP, request)
             if kind in (StepKind.HOLD, StepKind.RESPONSE, StepKind.HEADERS):
                 await self._wait(math.inf if kind is StepKind.HOLD else due, headers_by, request)
                 if kind is StepKind.RESPONSE:

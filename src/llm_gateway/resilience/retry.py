@@ -8,6 +8,8 @@ sleeps, moves on or raises; nothing here sleeps or reads a clock.
     error not retryable, fallback allowed  → FALLBACK  (timeout, auth, stream error, ...)
     error not retryable, no fallback       → SURFACE   (content filter, plain 400)
     retryable, retry budget exhausted      → FALLBACK
+    retryable, retried once, fallback left → FALLBACK  (a second failure says "not now": the
+                                                        next model answers sooner than a third try)
     retryable, delay does not fit deadline → FALLBACK  (at once: waiting would only lose time)
     retryable otherwise                    → RETRY after Retry-After, or full-jitter backoff
 """
@@ -53,14 +55,17 @@ class RetryPolicy:
     """
 
     max_retries: int = 3  # GATEWAY_MAX_RETRIES: retries after the first attempt, per model
+    # Retries on one model while another model of the chain could answer: a transient failure is
+    # over after one retry; a persistent one (a 503 or 429 that keeps coming) would only make the
+    # caller wait and hammer the struggling provider before the fallback that will answer.
+    max_retries_with_fallback: int = 1
     base_delay_s: float = 1.0  # GATEWAY_RETRY_DELAY
     max_delay_s: float = 30.0
     deadline_margin_s: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
-        for name in ("base_delay_s", "max_delay_s", "deadline_margin_s"):
+        names = ("max_retries", "max_retries_with_fallback", "base_delay_s", "max_delay_s")
+        for name in (*names, "deadline_margin_s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
@@ -70,6 +75,13 @@ class RetryPolicy:
         return cls(
             max_retries=settings.GATEWAY_MAX_RETRIES, base_delay_s=settings.GATEWAY_RETRY_DELAY
         )
+
+    def retry_budget(self, fallback_available: bool) -> int:
+        """Retries allowed on one model: ``max_retries``, at most ``max_retries_with_fallback``
+        while another model of the chain may answer."""
+        if fallback_available:
+            return min(self.max_retries, self.max_retries_with_fallback)
+        return self.max_retries
 
     def backoff_ceiling_s(self, retry_index: int) -> float:
         """The largest delay retry ``retry_index`` (0 = first retry) may wait."""
@@ -92,13 +104,17 @@ class RetryPolicy:
         retries_done: int,
         remaining_s: float,
         rand: Callable[[], float],
+        *,
+        fallback_available: bool = False,
     ) -> RetryDecision:
         """The next step after ``error``, when this model already had ``retries_done`` retries
         and the request has ``remaining_s`` seconds left before its deadline.
 
         A Retry-After sent by the provider is honoured exactly (never shortened, never jittered);
         when it, or the backoff, does not fit in the remaining time the decision is FALLBACK at
-        once. Never returns RETRY once ``retries_done >= max_retries``.
+        once. Never returns RETRY once ``retries_done >= max_retries``, nor, when
+        ``fallback_available`` (another model of the chain may still answer), once
+        ``retries_done >= max_retries_with_fallback``.
         """
         what = _describe(error)
         if isinstance(error, ContextLengthExceeded):
@@ -108,17 +124,17 @@ class RetryPolicy:
             )
         if not error.retryable:
             return _not_retryable(error, what)
-        if retries_done >= self.max_retries:
-            return _after_retries(
-                error, f"{what}, retries exhausted ({retries_done} of {self.max_retries})"
-            )
-        return self._schedule(error, what, retries_done, remaining_s, rand)
+        budget = self.retry_budget(fallback_available)
+        if retries_done >= budget:
+            return _after_retries(error, f"{what}, retries exhausted ({retries_done} of {budget})")
+        return self._schedule(error, what, retries_done, budget, remaining_s, rand)
 
     def _schedule(
         self,
         error: ProviderError,
         what: str,
         retries_done: int,
+        budget: int,
         remaining_s: float,
         rand: Callable[[], float],
     ) -> RetryDecision:
@@ -136,7 +152,7 @@ class RetryPolicy:
         return RetryDecision(
             RetryAction.RETRY,
             delay_s=delay,
-            reason=f"{what}, retry {attempt} of {self.max_retries} after {wait}",
+            reason=f"{what}, retry {attempt} of {budget} after {wait}",
         )
 
 

@@ -27,6 +27,7 @@ from llm_gateway.model_policy import ModelPolicy
 FaultKind = Literal[
     "error",
     "connection_reset",
+    "hang_up",
     "no_response",
     "slow_first_token",
     "stream_cut",

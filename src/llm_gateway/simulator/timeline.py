@@ -80,6 +80,8 @@ def build_timeline(
         return reply_timeline(error_reply(natural, None, request, profile), natural)
     if fault is not None and kind == "connection_reset":
         return Timeline([Step(0.0, StepKind.RESET)], False, kind, 0)
+    if fault is not None and kind == "hang_up":
+        return Timeline([Step(0.0, StepKind.CLOSE)], False, kind, 0)
     if fault is not None and kind == "no_response":
         return Timeline([Step(0.0, StepKind.HOLD, fault.hold_s)], True, kind, 0)
     answer = plan_answer(request, profile, scenario.answer)
