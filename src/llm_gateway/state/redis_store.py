@@ -126,7 +126,7 @@ class RedisStateStore(StateStore):
     def __init__(self, url: str, *, prefix: str = "llmg", cluster: bool = False) -> None:
         self._url = url
         self._client = connect(url, cluster=cluster)
-        tag = "{" + prefix + "}"
+        tag = self._tag = "{" + prefix + "}"
         self._state_key = f"{tag}:control:state"
         self._version_key = f"{tag}:control:version"
         self._replicas_key = f"{tag}:replicas"
@@ -150,6 +150,15 @@ class RedisStateStore(StateStore):
         self._listener: asyncio.Task[None] | None = None
         self._closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def client(self) -> Any:
+        """The redis-py client (one pool), for features with their own scripts."""
+        return self._client
+
+    def key(self, *parts: str) -> str:
+        """A key of this store: ``{prefix}:part:part`` (same slot as every other key)."""
+        return ":".join([self._tag, *parts])
 
     @property
     def description(self) -> str:
