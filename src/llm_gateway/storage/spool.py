@@ -25,6 +25,8 @@ import orjson
 
 logger = logging.getLogger("llm_gateway.storage")
 
+REJECTED = "rejected"
+
 
 @dataclass(frozen=True, slots=True)
 class SpoolFile:
@@ -43,18 +45,29 @@ class Spool:
 
     def write(self, rows: list[dict[str, Any]]) -> SpoolFile:
         """Write one batch durably; return its file."""
+        return self._write(self.directory, rows)
+
+    def reject(self, rows: list[dict[str, Any]]) -> Path:
+        """Keep rows the database refused (never replayed, never deleted) in ``rejected/``:
+        once the cause is fixed, moving the file back into the spool folder replays it."""
+        folder = self.directory / REJECTED
+        folder.mkdir(exist_ok=True)
+        return self._write(folder, rows).path
+
+    def _write(self, folder: Path, rows: list[dict[str, Any]]) -> SpoolFile:
         name = f"{time.time_ns():020d}-{self._pid}-{next(self._seq):08d}"
-        tmp = self.directory / f"{name}.tmp"
-        final = self.directory / f"{name}.jsonl"
+        tmp = folder / f"{name}.tmp"
+        final = folder / f"{name}.jsonl"
         payload = b"".join(orjson.dumps(row) + b"\n" for row in rows)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, payload)
+            with os.fdopen(fd, "wb", closefd=False) as out:  # writes it all, however short
+                out.write(payload)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.rename(tmp, final)
-        self._sync_directory()
+        _sync_directory(folder)
         return SpoolFile(final, len(payload))
 
     def pending(self) -> list[SpoolFile]:
@@ -103,14 +116,16 @@ class Spool:
             except FileNotFoundError:
                 continue
 
-    def _sync_directory(self) -> None:
-        try:
-            fd = os.open(self.directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+
+def _sync_directory(folder: Path) -> None:
+    """Make the rename durable (a crash right after must not bring the old name back)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
