@@ -6,6 +6,8 @@ never sees half a file); once the database has committed it, the file is removed
 soon as the database answers again; inserts are idempotent on the row id, so a batch replayed
 after a commit whose acknowledgement was lost is not counted twice. Several processes may share
 one folder: names carry the process id, and replaying another process's file is harmless.
+Rows the database refuses as such (or that cannot be read back) are kept in ``rejected/``, out
+of the way of the others, never replayed nor deleted by the gateway.
 
 Blocking file I/O: call these from a worker thread.
 """
@@ -22,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+
+from llm_gateway.storage.records import LedgerRow
 
 logger = logging.getLogger("llm_gateway.storage")
 
@@ -46,6 +50,22 @@ class Spool:
     def write(self, rows: list[dict[str, Any]]) -> SpoolFile:
         """Write one batch durably; return its file."""
         return self._write(self.directory, rows)
+
+    def write_rows(self, rows: list[LedgerRow]) -> SpoolFile:
+        """:meth:`write` for ledger rows (serialized here, in the caller's worker thread)."""
+        return self._write(self.directory, [row.to_json() for row in rows])
+
+    def read_rows(self, spooled: SpoolFile) -> tuple[list[LedgerRow], list[dict[str, Any]]]:
+        """The ledger rows of a batch file, and the entries that are not one (set aside by the
+        caller, so that they never hold back the others)."""
+        rows: list[LedgerRow] = []
+        unreadable: list[dict[str, Any]] = []
+        for item in self.read(spooled):
+            try:
+                rows.append(LedgerRow.from_json(item))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                unreadable.append(item)
+        return rows, unreadable
 
     def reject(self, rows: list[dict[str, Any]]) -> Path:
         """Keep rows the database refused (never replayed, never deleted) in ``rejected/``:
@@ -100,6 +120,10 @@ class Spool:
     def remove(self, spooled: SpoolFile) -> None:
         with contextlib.suppress(FileNotFoundError):
             spooled.path.unlink()
+
+    def remove_all(self, files: list[SpoolFile]) -> None:
+        for spooled in files:
+            self.remove(spooled)
 
     def size(self) -> tuple[int, int]:
         """``(files, bytes)`` waiting."""

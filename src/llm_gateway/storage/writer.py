@@ -268,7 +268,7 @@ class RecordWriter:
                     # The spool is full: leave rows queued; the request path meets back-pressure.
                     return
                 rows = self._rows[: self._batch_rows * 5]
-                spooled = await asyncio.to_thread(_write_rows, self.spool, rows)
+                spooled = await asyncio.to_thread(self.spool.write_rows, rows)
                 del self._rows[: len(rows)]
                 self._track(_Batch(spooled, rows))
                 self._room.set()
@@ -319,8 +319,9 @@ class RecordWriter:
                 if batch.rows is not None:
                     rows.extend(batch.rows)
                 else:
-                    raw = await asyncio.to_thread(self.spool.read, batch.file)
-                    rows.extend(_parse(raw, unreadable))
+                    read, unread = await asyncio.to_thread(self.spool.read_rows, batch.file)
+                    rows.extend(read)
+                    unreadable.extend(unread)
             try:
                 refused = await insert_isolating(self.store.insert_ledger, rows)
             except _DB_ERRORS as exc:
@@ -334,7 +335,7 @@ class RecordWriter:
                 self._unacked_bytes -= batch.file.size
                 if batch.rows is not None:
                     self._rows_in_memory -= len(batch.rows)
-            await asyncio.to_thread(_remove_all, self.spool, [b.file for b in group])
+            await asyncio.to_thread(self.spool.remove_all, [b.file for b in group])
             self.stats.rows_written += len(rows) - len(refused)
         self._recovered()
         return True
@@ -350,7 +351,7 @@ class RecordWriter:
         return group
 
     async def _write_traces(self) -> None:
-        if not self._traces or self.in_outage:
+        if not self._traces or time.monotonic() < self._next_retry:
             return
         records = list(self._traces)
         self._traces.clear()
@@ -370,6 +371,7 @@ class RecordWriter:
                 self._traces.appendleft(record)
             self._outage(exc)
             return
+        self._recovered()
         self.stats.traces_written += len(records) - len(refused)
         if refused:  # best effort: shed, counted, said
             self.stats.traces_shed += len(refused)
@@ -421,22 +423,3 @@ class RecordWriter:
                 self.store.description,
                 lasted,
             )
-
-
-def _parse(raw: list[dict[str, Any]], unreadable: list[dict[str, Any]]) -> list[LedgerRow]:
-    rows = []
-    for item in raw:
-        try:
-            rows.append(LedgerRow.from_json(item))
-        except (KeyError, TypeError, ValueError, ArithmeticError):
-            unreadable.append(item)
-    return rows
-
-
-def _write_rows(spool: Spool, rows: list[LedgerRow]) -> SpoolFile:
-    return spool.write([row.to_json() for row in rows])  # serialized off the event loop
-
-
-def _remove_all(spool: Spool, files: list[SpoolFile]) -> None:
-    for spooled in files:
-        spool.remove(spooled)
