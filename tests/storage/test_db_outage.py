@@ -124,7 +124,6 @@ async def test_postgresql_down_under_load_loses_nothing_and_doubles_nothing(
             await _wait_for(lambda: writer.in_outage, 10, "the writer to see the outage")
             await asyncio.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped_at)))
             spooled_in_outage = writer.spool_files
-            rows_written_in_outage = writer.stats.rows_written
             await asyncio.to_thread(server.start)
             restarted_at = time.monotonic()
             await asyncio.sleep(AFTER_S)
@@ -145,7 +144,6 @@ async def test_postgresql_down_under_load_loses_nothing_and_doubles_nothing(
     assert not load.failures, load.failures[:5]
     assert before_outage > 0 and served_in_outage > 0, "no request was served during the outage"
     assert spooled_in_outage > 0, "rows did not wait in the local spool during the outage"
-    assert rows_written_in_outage <= before_outage + WORKERS
 
     by_trace: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
