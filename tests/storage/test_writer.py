@@ -1,10 +1,12 @@
 """The record writer against real databases: a batch replayed after its commit is not counted
-twice, a locked database does not hold the spool back, and a row the database refuses (or a
-spool entry that is no row) is set aside without holding back the others."""
+twice, a locked database does not hold the spool back, a row the database refuses (or a spool
+entry that is no row) is set aside without holding back the others, and a spool that cannot be
+written keeps the rows queued until it can."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 import uuid
@@ -14,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from llm_gateway.storage.migrate import upgrade
@@ -126,3 +129,30 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_others_delivered(
     ]
     assert sorted(str(item["id"]) for item in kept) == sorted(["not-a-row", refused.id])
     assert not list((tmp_path / "spool").glob("*.jsonl"))
+
+
+async def test_a_spool_that_cannot_be_written_keeps_the_rows_queued_then_delivers_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/ledger.sqlite3"
+    await asyncio.to_thread(upgrade, url)
+    store = RecordStore.open(url)
+    folder = tmp_path / "spool"
+    writer = RecordWriter(store, Spool(folder), interval_s=0.02, retry_s=0.05)
+    await writer.start()
+    folder.rmdir()
+    folder.write_text("a file where the spool folder was")  # every write now fails
+    for i in range(5):
+        writer.offer(_row(i))
+    await _until(lambda: writer.stats.spool_errors >= 3, "the spool to be retried")
+    assert writer.queue_depth == 5  # kept, not dropped
+    folder.unlink()
+    folder.mkdir()
+    await _until(lambda: writer.queue_depth == 0, "the queued rows to be spooled")
+    await writer.aclose()
+    try:
+        assert await _count(store) == {f"trace-{i}": 1 for i in range(5)}
+    finally:
+        await store.aclose()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "cannot write the ledger spool" in errors[0], errors

@@ -196,6 +196,13 @@ class RecordWriter:
                 len(self._unacked),
                 self.spool.directory,
             )
+        if self._rows:
+            logger.error(
+                "%d ledger rows are lost: neither the spool %s nor the record store %s took them",
+                len(self._rows),
+                self.spool.directory,
+                self.store.description,
+            )
 
     async def _drain(self, deadline: float) -> None:
         async with self._round:
@@ -233,13 +240,12 @@ class RecordWriter:
             self._wake.clear()
             try:
                 await self._spool_queued(everything=False)
+                self._spool_recovered()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a disk that refuses: the rows stay queued, retried
                 self._spool_failed(exc)
                 await asyncio.sleep(self._retry_s)
-                continue
-            self._spool_recovered()
             if (self._unacked or self._traces) and (
                 self._delivery is None or self._delivery.done()
             ):
