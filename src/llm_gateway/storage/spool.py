@@ -6,6 +6,8 @@ never sees half a file); once the database has committed it, the file is removed
 soon as the database answers again; inserts are idempotent on the row id, so a batch replayed
 after a commit whose acknowledgement was lost is not counted twice. Several processes may share
 one folder: names carry the process id, and replaying another process's file is harmless.
+Rows the database refuses as such (or that cannot be read back) are kept in ``rejected/``, out
+of the way of the others, never replayed nor deleted by the gateway.
 
 Blocking file I/O: call these from a worker thread.
 """
@@ -23,7 +25,11 @@ from typing import Any
 
 import orjson
 
+from llm_gateway.storage.records import LedgerRow
+
 logger = logging.getLogger("llm_gateway.storage")
+
+REJECTED = "rejected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +47,48 @@ class Spool:
         self._seq = itertools.count()
         self._pid = os.getpid()
 
-    def write(self, lines: list[bytes]) -> SpoolFile:
-        """Write one batch (JSON lines, each ending in a newline) durably; return its file."""
+    def write(self, rows: list[dict[str, Any]]) -> SpoolFile:
+        """Write one batch durably; return its file."""
+        return self._write(self.directory, [orjson.dumps(row) + b"\n" for row in rows])
+
+    def write_rows(self, rows: list[LedgerRow]) -> SpoolFile:
+        """:meth:`write` for ledger rows (serialized here, in the caller's worker thread)."""
+        return self._write(self.directory, [row.to_json_bytes() for row in rows])
+
+    def read_rows(self, spooled: SpoolFile) -> tuple[list[LedgerRow], list[dict[str, Any]]]:
+        """The ledger rows of a batch file, and the entries that are not one (set aside by the
+        caller, so that they never hold back the others)."""
+        rows: list[LedgerRow] = []
+        unreadable: list[dict[str, Any]] = []
+        for item in self.read(spooled):
+            try:
+                rows.append(LedgerRow.from_json(item))
+            except (KeyError, TypeError, ValueError, ArithmeticError):
+                unreadable.append(item)
+        return rows, unreadable
+
+    def reject(self, rows: list[dict[str, Any]]) -> Path:
+        """Keep rows the database refused (never replayed, never deleted) in ``rejected/``:
+        once the cause is fixed, moving the file back into the spool folder replays it."""
+        folder = self.directory / REJECTED
+        folder.mkdir(exist_ok=True)
+        return self._write(folder, [orjson.dumps(row) + b"\n" for row in rows]).path
+
+    def _write(self, folder: Path, lines: list[bytes]) -> SpoolFile:
+        """Write JSON lines (each ending in a newline) durably, renamed into place."""
         name = f"{time.time_ns():020d}-{self._pid}-{next(self._seq):08d}"
-        tmp = self.directory / f"{name}.tmp"
-        final = self.directory / f"{name}.jsonl"
+        tmp = folder / f"{name}.tmp"
+        final = folder / f"{name}.jsonl"
         payload = b"".join(lines)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, payload)
+            with os.fdopen(fd, "wb", closefd=False) as out:  # writes it all, however short
+                out.write(payload)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.rename(tmp, final)
-        self._sync_directory()
+        _sync_directory(folder)
         return SpoolFile(final, len(payload))
 
     def pending(self) -> list[SpoolFile]:
@@ -88,6 +122,10 @@ class Spool:
         with contextlib.suppress(FileNotFoundError):
             spooled.path.unlink()
 
+    def remove_all(self, files: list[SpoolFile]) -> None:
+        for spooled in files:
+            self.remove(spooled)
+
     def size(self) -> tuple[int, int]:
         """``(files, bytes)`` waiting."""
         files = self.pending()
@@ -103,14 +141,16 @@ class Spool:
             except FileNotFoundError:
                 continue
 
-    def _sync_directory(self) -> None:
-        try:
-            fd = os.open(self.directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+
+def _sync_directory(folder: Path) -> None:
+    """Make the rename durable (a crash right after must not bring the old name back)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

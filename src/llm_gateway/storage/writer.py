@@ -1,11 +1,12 @@
 """``RecordWriter``: ledger rows and traces, off the request path, exactly once.
 
 The request path calls :meth:`RecordWriter.offer` (O(1), never blocks): the row joins a bounded
-in-memory queue. A background task wakes every ``interval_s`` (or when a batch is full), writes
-the queued rows to the local spool (fsynced: from then on a ``kill -9`` loses nothing), then
-inserts them in the database and removes the spool file. While the database is unreachable,
-batches stay in the spool (bounded by ``spool_max_bytes``; one loud log line per outage) and are
-delivered oldest first when it answers again; inserts skip ids already stored, so nothing is
+in-memory queue. A background task wakes every ``interval_s`` (or when a batch is full) and
+writes the queued rows to the local spool (fsynced: from then on a ``kill -9`` loses nothing);
+a delivery task, apart so that a slow or stalled database never holds the spool back, inserts
+the spooled batches in the database, oldest first, and removes their files. While the database
+is unreachable, batches stay in the spool (bounded by ``spool_max_bytes``; one loud log line per
+outage) and are delivered when it answers again; inserts skip ids already stored, so nothing is
 counted twice. Past the queue's bound the request path waits for room (:meth:`put`, counted as
 back-pressure): ledger rows are never dropped. Traces are best effort: past their own bound the
 oldest are shed, and counted.
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from llm_gateway.storage.records import LedgerRow, TraceRecord
+from llm_gateway.storage.refusals import insert_isolating
 from llm_gateway.storage.spool import Spool, SpoolFile
 from llm_gateway.storage.store import RecordStore, reason
 
@@ -48,6 +50,8 @@ class WriterStats:
     traces_shed: int = 0
     backpressure_waits: int = 0
     outages: int = 0
+    spool_errors: int = 0
+    rows_rejected: int = 0
     last_error: str | None = None
     outage_since: float | None = None
 
@@ -87,10 +91,13 @@ class RecordWriter:
         self._rows_in_memory = 0
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # the spooler
+        self._delivery: asyncio.Task[None] | None = None
         self._closing = False
         self._next_retry = 0.0
-        self._round = asyncio.Lock()  # one spool-and-deliver round at a time
+        self._spool_failing = False
+        self._spooling = asyncio.Lock()  # one spool write at a time
+        self._round = asyncio.Lock()  # one delivery at a time
 
     # -- the request path ---------------------------------------------------------------------
 
@@ -141,9 +148,10 @@ class RecordWriter:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Take over what an earlier run left in the spool, deliver it if the database answers,
-        then start the background task."""
+    async def start(self, replay_timeout_s: float = 10.0) -> None:
+        """Take over what an earlier run left in the spool, deliver it if the database answers
+        within ``replay_timeout_s`` (the rest is delivered in the background), then start the
+        background task."""
         await asyncio.to_thread(self.spool.remove_stale_temporaries)
         leftovers = await asyncio.to_thread(self.spool.pending)
         for spooled in leftovers:
@@ -152,27 +160,34 @@ class RecordWriter:
             logger.info(
                 "replaying %d ledger batches left in %s", len(leftovers), self.spool.directory
             )
-        await self._deliver()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._deliver_locked(traces=False), replay_timeout_s)
         self._task = asyncio.create_task(self._run(), name="llm-gateway-record-writer")
 
     async def aclose(self, timeout_s: float = 10.0) -> None:
-        """Flush everything queued (graceful shutdown); what the database did not take within
-        ``timeout_s`` stays in the spool for the next start."""
+        """Flush everything queued (graceful shutdown): first to the spool, then to the database;
+        what the database did not take within ``timeout_s`` stays in the spool for the next
+        start."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
+        if self._task is not None:  # its last round spools what is queued, then it ends
+            await asyncio.wait({self._task}, timeout=self._retry_s + 5)
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        deadline = time.monotonic() + timeout_s
-        async with self._round:
+        try:
             await self._spool_queued(everything=True)
-            while self._unacked and time.monotonic() < deadline:
-                self._next_retry = 0.0
-                if not await self._deliver():
-                    await asyncio.sleep(0.2)
-            self.stats.outage_since = None
-            await self._write_traces()
+        except Exception as exc:  # the disk refuses: hand what is queued to the database
+            self._spool_failed(exc)
+        deadline = time.monotonic() + timeout_s
+        delivery = self._delivery
+        if delivery is not None and not delivery.done():
+            await asyncio.wait({delivery}, timeout=max(0.0, deadline - time.monotonic()))
+            delivery.cancel()  # stuck on a database that does not answer: the spool has it
+            with contextlib.suppress(asyncio.CancelledError):
+                await delivery
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._drain(deadline), max(0.0, deadline - time.monotonic()))
         if self._unacked:
             logger.error(
                 "record store %s did not take %d ledger batches before shutdown: they stay in %s "
@@ -181,16 +196,42 @@ class RecordWriter:
                 len(self._unacked),
                 self.spool.directory,
             )
+        if self._rows:
+            logger.error(
+                "%d ledger rows are lost: neither the spool %s nor the record store %s took them",
+                len(self._rows),
+                self.spool.directory,
+                self.store.description,
+            )
+
+    async def _drain(self, deadline: float) -> None:
+        async with self._round:
+            if self._rows:  # not spooled (the disk refused): straight to the database
+                rows = list(self._rows)
+                with contextlib.suppress(*_DB_ERRORS):
+                    await self.store.insert_ledger(rows)
+                    self.stats.rows_written += len(rows)
+                    del self._rows[: len(rows)]
+            while self._unacked and time.monotonic() < deadline:
+                self._next_retry = 0.0
+                if not await self._deliver():
+                    await asyncio.sleep(0.2)
+            if not self._unacked:
+                self.stats.outage_since = None
+                await self._write_traces()
 
     async def flush(self) -> None:
         """Spool and deliver what is queued now (reports that must see the latest)."""
-        async with self._round:
-            await self._spool_queued(everything=True)
-            if not self.in_outage:
-                await self._deliver()
-                await self._write_traces()
+        await self._spool_queued(everything=True)
+        if not self.in_outage:
+            await self._deliver_locked(traces=True)
 
     # -- background -----------------------------------------------------------------------------
+    #
+    # Two tasks, so that a slow or stalled database never delays the spool: the spooler (``_run``)
+    # writes what is queued to disk every ``interval_s`` and starts a delivery when none runs;
+    # a delivery (``_deliver_round``) inserts what waits in the spool, oldest first, however
+    # long the database takes. A ``kill -9`` loses at most the last ``interval_s`` of rows.
 
     async def _run(self) -> None:
         while not self._closing:
@@ -198,27 +239,61 @@ class RecordWriter:
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             self._wake.clear()
             try:
-                async with self._round:
-                    await self._spool_queued(everything=False)
-                    await self._deliver()
-                    await self._write_traces()
+                await self._spool_queued(everything=False)
+                self._spool_recovered()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # never let the writer die: the next round tries again
-                logger.exception("record writer round failed")
+            except Exception as exc:  # a disk that refuses: the rows stay queued, retried
+                self._spool_failed(exc)
                 await asyncio.sleep(self._retry_s)
+            if (self._unacked or self._traces) and (
+                self._delivery is None or self._delivery.done()
+            ):
+                self._delivery = asyncio.create_task(
+                    self._deliver_round(), name="llm-gateway-record-delivery"
+                )
+
+    async def _deliver_round(self) -> None:
+        try:
+            await self._deliver_locked(traces=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # never let the writer die: the next round tries again
+            logger.exception("record writer delivery failed")
+            self._next_retry = time.monotonic() + self._retry_s
+
+    async def _deliver_locked(self, *, traces: bool) -> None:
+        async with self._round:
+            if await self._deliver() and traces:
+                await self._write_traces()
 
     async def _spool_queued(self, *, everything: bool) -> None:
-        while self._rows:
-            if self._unacked_bytes >= self._spool_max_bytes and not everything:
-                # The spool is full: leave rows queued; the request path meets back-pressure.
-                return
-            rows = self._rows[: self._batch_rows * 5]
-            lines = [row.to_json_bytes() for row in rows]
-            spooled = await asyncio.to_thread(self.spool.write, lines)
-            del self._rows[: len(rows)]
-            self._track(_Batch(spooled, rows))
-            self._room.set()
+        async with self._spooling:
+            while self._rows:
+                if self._unacked_bytes >= self._spool_max_bytes and not everything:
+                    # The spool is full: leave rows queued; the request path meets back-pressure.
+                    return
+                rows = self._rows[: self._batch_rows * 5]
+                spooled = await asyncio.to_thread(self.spool.write_rows, rows)
+                del self._rows[: len(rows)]
+                self._track(_Batch(spooled, rows))
+                self._room.set()
+
+    def _spool_failed(self, exc: BaseException) -> None:
+        self.stats.spool_errors += 1
+        if not self._spool_failing:
+            self._spool_failing = True
+            logger.error(
+                "cannot write the ledger spool %s (%s): %d ledger rows wait in memory, retried",
+                self.spool.directory,
+                reason(exc),
+                len(self._rows),
+            )
+
+    def _spool_recovered(self) -> None:
+        if self._spool_failing:
+            self._spool_failing = False
+            logger.warning("the ledger spool %s is written again", self.spool.directory)
 
     def _track(self, batch: _Batch) -> None:
         self._unacked.append(batch)
@@ -245,24 +320,29 @@ class RecordWriter:
         while self._unacked:
             group = self._group()
             rows: list[LedgerRow] = []
+            unreadable: list[dict[str, Any]] = []
             for batch in group:
                 if batch.rows is not None:
                     rows.extend(batch.rows)
                 else:
-                    raw = await asyncio.to_thread(self.spool.read, batch.file)
-                    rows.extend(LedgerRow.from_json(item) for item in raw)
+                    read, unread = await asyncio.to_thread(self.spool.read_rows, batch.file)
+                    rows.extend(read)
+                    unreadable.extend(unread)
             try:
-                await self.store.insert_ledger(rows)
+                refused = await insert_isolating(self.store.insert_ledger, rows)
             except _DB_ERRORS as exc:
                 self._outage(exc)
                 return False
+            if refused or unreadable:
+                await self._reject(refused, unreadable)
             for batch in group:
-                self._unacked.popleft()
+                oldest = self._unacked.popleft()  # only deliveries pop, one at a time
+                assert oldest is batch
                 self._unacked_bytes -= batch.file.size
                 if batch.rows is not None:
                     self._rows_in_memory -= len(batch.rows)
-            await asyncio.to_thread(_remove_all, self.spool, [b.file for b in group])
-            self.stats.rows_written += len(rows)
+            await asyncio.to_thread(self.spool.remove_all, [b.file for b in group])
+            self.stats.rows_written += len(rows) - len(refused)
         self._recovered()
         return True
 
@@ -277,7 +357,7 @@ class RecordWriter:
         return group
 
     async def _write_traces(self) -> None:
-        if not self._traces or self.in_outage:
+        if not self._traces or time.monotonic() < self._next_retry:
             return
         records = list(self._traces)
         self._traces.clear()
@@ -287,7 +367,7 @@ class RecordWriter:
                     record.body = self._render(record.body)
                     record.rendered = True
         try:
-            self.stats.traces_written += await self.store.insert_traces(records)
+            refused = await insert_isolating(self.store.insert_traces, records)
         except _DB_ERRORS as exc:
             # Traces are best effort: put them back (shed past the bound) and retry later.
             for record in reversed(records):
@@ -296,6 +376,35 @@ class RecordWriter:
                     continue
                 self._traces.appendleft(record)
             self._outage(exc)
+            return
+        self._recovered()
+        self.stats.traces_written += len(records) - len(refused)
+        if refused:  # best effort: shed, counted, said
+            self.stats.traces_shed += len(refused)
+            logger.warning(
+                "record store %s refused %d traces (%s): shed",
+                self.store.description,
+                len(refused),
+                refused[0][1],
+            )
+
+    async def _reject(
+        self, refused: list[tuple[LedgerRow, str]], unreadable: list[dict[str, Any]]
+    ) -> None:
+        """Keep the rows the database refused, or that cannot be read back, out of the way of
+        the others: in the spool's ``rejected/`` folder, said loudly, counted."""
+        kept = [row.to_json() for row, _ in refused] + unreadable
+        path = await asyncio.to_thread(self.spool.reject, kept)
+        self.stats.rows_rejected += len(kept)
+        logger.error(
+            "record store %s refused %d ledger rows (%s): kept in %s; once the cause is fixed, "
+            "move the file into %s to deliver them",
+            self.store.description,
+            len(kept),
+            refused[0][1] if refused else "not a ledger row",
+            path,
+            self.spool.directory,
+        )
 
     def _outage(self, exc: BaseException) -> None:
         self.stats.last_error = reason(exc)
@@ -320,8 +429,3 @@ class RecordWriter:
                 self.store.description,
                 lasted,
             )
-
-
-def _remove_all(spool: Spool, files: list[SpoolFile]) -> None:
-    for spooled in files:
-        spool.remove(spooled)

@@ -28,7 +28,7 @@ def upgrade() -> None:
         "ledger",
         sa.Column("id", sa.String(32), primary_key=True),
         sa.Column("at", UtcDateTime, primary_key=True),
-        sa.Column("trace_id", sa.String(64), nullable=False),
+        sa.Column("trace_id", sa.String(128), nullable=False),
         sa.Column("node", sa.String(128), nullable=False),
         sa.Column("caller_node", sa.String(128)),
         sa.Column("client_key_id", sa.String(64)),
@@ -66,7 +66,7 @@ def upgrade() -> None:
     op.create_table(
         "traces",
         sa.Column("request_id", sa.String(32), primary_key=True),
-        sa.Column("trace_id", sa.String(64), nullable=False),
+        sa.Column("trace_id", sa.String(128), nullable=False),
         sa.Column("at", UtcDateTime, nullable=False),
         sa.Column("node", sa.String(128), nullable=False),
         sa.Column("model", sa.String(128)),
