@@ -111,7 +111,7 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_others_delivered(
     spool.write([{"id": "not-a-row"}, _row(0).to_json()])
     writer = RecordWriter(store, spool, interval_s=0.02)
     await writer.start()
-    refused = _row(1, trace_id="t" * 100)  # longer than the column: refused by PostgreSQL
+    refused = _row(1, trace_id="t" * 200)  # longer than the column: refused by PostgreSQL
     for row in [_row(2), refused, _row(3)]:
         writer.offer(row)
     await writer.flush()
