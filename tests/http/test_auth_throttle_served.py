@@ -5,6 +5,7 @@ still served at once, one log line marks the burst, and the throttle's memory is
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,14 +40,19 @@ def test_wrong_admin_tokens_are_throttled_and_the_valid_one_still_served(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="llm_gateway.auth")
     with httpx.Client(base_url=url, timeout=10) as client:
+        started = time.monotonic()
         statuses = [
             client.get(HEALTH, headers={"Authorization": f"Bearer wrong-{n}"}).status_code
             for n in range(50)
         ]
+        elapsed = time.monotonic() - started
         throttled = client.get(HEALTH, headers={"Authorization": "Bearer wrong-again"})
         valid = client.get(HEALTH, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert statuses[:10] == [403] * 10
-    assert set(statuses[10:]) == {429}
+    # Past the burst of 10, one more try a second is let through (a slow machine's 50 tries
+    # may span a few seconds); every other is throttled.
+    assert set(statuses[10:]) <= {403, 429}
+    assert statuses[10:].count(403) <= int(elapsed) + 1, (elapsed, statuses)
     assert throttled.status_code == 429
     assert int(throttled.headers["retry-after"]) >= 1
     assert throttled.json()["error"]["code"] == "too_many_failed_auth"

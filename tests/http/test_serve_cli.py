@@ -120,9 +120,9 @@ def wait_until_refused(url: str) -> bool:
     while time.monotonic() < deadline:
         try:
             httpx.get(f"{url}/healthz", timeout=1)
-        except (httpx.ConnectError, httpx.RemoteProtocolError):
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError):
             # Refused, or (a connection that reached the backlog as the server stopped
-            # listening) closed unserved: either way nothing new is served.
+            # listening) closed or reset unserved: either way nothing new is served.
             return True
         time.sleep(0.02)
     return False
