@@ -114,7 +114,9 @@ def connect(url: str, *, cluster: bool = False) -> Any:
             raise StateUnavailable("REDIS_URL: a sentinel URL names the master: .../<master>")
         db = int(path[1]) if len(path) > 1 else 0
         sentinel = aioredis.Sentinel(hosts, password=parts.password, db=db, **common)
-        return sentinel.master_for(path[0])
+        client = sentinel.master_for(path[0])
+        client.sentinel_clients = list(sentinel.sentinels)  # closed with the client
+        return client
     if cluster:
         return aioredis.RedisCluster.from_url(url, **common)
     return aioredis.from_url(url, **common)
@@ -177,6 +179,9 @@ class RedisStateStore(StateStore):
             task.cancel()
         with contextlib.suppress(RedisError, OSError):
             await self._client.aclose()
+        for sentinel in getattr(self._client, "sentinel_clients", ()):
+            with contextlib.suppress(RedisError, OSError):
+                await sentinel.aclose()
 
     async def ping(self) -> None:
         await self._call(self._client.ping())
