@@ -1,7 +1,28 @@
 """The ``llm-gateway`` command. Each group of subcommands lives in its own module and registers
 itself on :data:`app` when imported here."""
 
-from llm_gateway.cli import bench, config_cmds, db, faults, ledger, records, serve, simulate
+from llm_gateway.cli import (
+    bench,
+    config_cmds,
+    db,
+    faults,
+    ledger,
+    records,
+    redis_stats,
+    serve,
+    simulate,
+)
 from llm_gateway.cli.app import app
 
-__all__ = ["app", "bench", "config_cmds", "db", "faults", "ledger", "records", "serve", "simulate"]
+__all__ = [
+    "app",
+    "bench",
+    "config_cmds",
+    "db",
+    "faults",
+    "ledger",
+    "records",
+    "redis_stats",
+    "serve",
+    "simulate",
+]
