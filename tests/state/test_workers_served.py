@@ -5,6 +5,7 @@ takes it."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -50,6 +51,7 @@ def test_two_workers_share_an_override(tmp_path: Path, redis_prefix: str) -> Non
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its workers too can be stopped as a group
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -85,5 +87,5 @@ def test_two_workers_share_an_override(tmp_path: Path, redis_prefix: str) -> Non
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.kill(process.pid, 9)
+            os.killpg(process.pid, signal.SIGKILL)  # the parent and any worker left
             process.wait(timeout=10)
