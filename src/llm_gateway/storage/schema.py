@@ -94,8 +94,6 @@ ledger = Table(
     Column("cache_hit", Boolean, nullable=False, default=False),
     Column("capabilities", String(256)),
     Index("ix_ledger_at", "at"),
-    Index("ix_ledger_node_at", "node", "at"),
-    Index("ix_ledger_model_at", "model", "at"),
     Index("ix_ledger_trace", "trace_id"),
 )
 

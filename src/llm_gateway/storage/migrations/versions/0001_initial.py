@@ -59,8 +59,6 @@ def upgrade() -> None:
         # Rows outside every monthly partition land here; retention adds months ahead of time.
         op.execute("CREATE TABLE ledger_default PARTITION OF ledger DEFAULT")
     op.create_index("ix_ledger_at", "ledger", ["at"])
-    op.create_index("ix_ledger_node_at", "ledger", ["node", "at"])
-    op.create_index("ix_ledger_model_at", "ledger", ["model", "at"])
     op.create_index("ix_ledger_trace", "ledger", ["trace_id"])
 
     op.create_table(
@@ -119,6 +117,6 @@ def downgrade() -> None:
     op.drop_index("ix_traces_at", table_name="traces")
     op.drop_index("ix_traces_trace", table_name="traces")
     op.drop_table("traces")
-    for name in ("ix_ledger_trace", "ix_ledger_model_at", "ix_ledger_node_at", "ix_ledger_at"):
+    for name in ("ix_ledger_trace", "ix_ledger_at"):
         op.drop_index(name, table_name="ledger")
     op.drop_table("ledger")  # on PostgreSQL its partitions go with it
