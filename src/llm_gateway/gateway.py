@@ -14,6 +14,7 @@ HTTP app does this in its lifespan and installs it with ``set_llm_gateway``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -65,6 +66,8 @@ __all__ = [
     "set_llm_gateway",
 ]
 
+
+logger = logging.getLogger("llm_gateway.gateway")
 
 DEFAULT_NODE = "default"
 _MAX_NODE_NAME = 128  # a longer node name is served under its pattern entry
@@ -390,6 +393,16 @@ class LLMGateway:
     def _on_circuit_change(self, model: str, old: CircuitState, new: CircuitState) -> None:
         """Keep selection's view of availability (and the gauge) in step with the breakers."""
         self.metrics.set_circuit(model, new)
+        circuit = self.circuits.state(model)
+        logger.info(
+            "circuit %s: %s → %s%s",
+            model,
+            old.value,
+            new.value,
+            f" for {circuit.cooldown_s:g} s ({circuit.last_error})"
+            if new is CircuitState.OPEN
+            else "",
+        )
         if new is CircuitState.OPEN:
             self.signals.set_available(model, False)
             cooldown = self.circuits.state(model).cooldown_s

@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     GATEWAY_SHUTDOWN_GRACE_S: float = Field(default=30.0, ge=0)
     GATEWAY_REQUEST_RECEIVE_TIMEOUT_S: float = Field(default=60.0, gt=0)
     GATEWAY_LOG_LEVEL: str = "WARNING"
+    GATEWAY_LOG_FORMAT: Literal["text", "json"] = "text"
     GATEWAY_ACCESS_LOG_SAMPLE_RATE: float = Field(default=0.0, ge=0.0, le=1.0)
     GATEWAY_AUDIT_LOG_FILE: Path | None = Path("data/audit.jsonl")
 

@@ -60,6 +60,10 @@ def serve(
         os.environ["GATEWAY_CONFIG_DIR"] = str(config_dir)
         reset_settings_cache()
     settings = _settings_or_exit(console)
+    if settings.GATEWAY_LOG_FORMAT == "json":
+        from llm_gateway.log_format import JsonLinesConsole
+
+        console = JsonLinesConsole()
     _check_config(settings, console)
     schema = _prepare_record_store_or_exit(console, settings)
     bind_host = host or settings.GATEWAY_HOST
@@ -97,7 +101,7 @@ def serve(
         lifespan="on",
         access_log=False,
         log_level=level,
-        log_config=logging_config(settings.GATEWAY_LOG_LEVEL),
+        log_config=logging_config(settings.GATEWAY_LOG_LEVEL, settings.GATEWAY_LOG_FORMAT),
         timeout_graceful_shutdown=settings.GATEWAY_SHUTDOWN_GRACE_S,  # type: ignore[arg-type]
     )
     _run(config, listener)
@@ -261,15 +265,12 @@ def _record_store_line(settings: Settings, schema: str | None) -> str:
     return f"record store: {shown}" + (f" (schema {schema})" if schema else "")
 
 
-def logging_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging config plus the ``llm_gateway`` loggers at ``level`` (every worker)."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["llm_gateway"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+def logging_config(level: str, fmt: str = "text") -> dict[str, Any]:
+    """uvicorn's logging config plus the ``llm_gateway`` loggers at ``level`` (every worker),
+    as text or JSON lines carrying the request's trace id."""
+    from llm_gateway.log_format import logging_config as with_context
+
+    return with_context(copy.deepcopy(LOGGING_CONFIG), level, fmt)
 
 
 def _keys_configured(settings: Settings) -> bool:

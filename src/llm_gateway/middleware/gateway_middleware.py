@@ -28,6 +28,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from llm_gateway.errors import PayloadTooLarge
+from llm_gateway.log_context import REQUEST_ID, TRACE_ID
 from llm_gateway.middleware.trace_context import ids_from_raw_headers
 
 access_logger = logging.getLogger("llm_gateway.access")
@@ -68,6 +69,8 @@ class GatewayMiddleware:
             state = scope["state"] = {}
         state["trace_id"] = trace_id
         state["request_id"] = request_id
+        trace_token = TRACE_ID.set(trace_id)
+        request_token = REQUEST_ID.set(request_id)
         request_header = (b"x-request-id", request_id.encode())
         trace_header = (b"x-trace-id", trace_id.encode())
         outcome = _Outcome()
@@ -98,6 +101,8 @@ class GatewayMiddleware:
             await _send_error(send_with_ids, exc)
         finally:
             self._log(scope, outcome.status, started, trace_id, request_id)
+            TRACE_ID.reset(trace_token)
+            REQUEST_ID.reset(request_token)
 
     def _limited(self, receive: Receive) -> Receive:
         limit = self.max_body_bytes

@@ -8,6 +8,7 @@ change with every replica (state store) and reports how many applied it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import Request
@@ -18,6 +19,8 @@ from llm_gateway.state.control import ControlPlane, override_from
 from llm_gateway.storage.runtime import DISABLED, OVERRIDE
 
 __all__ = ["DISABLED", "OVERRIDE", "commit_change", "control_of"]
+
+logger = logging.getLogger("llm_gateway.admin")
 
 
 async def commit_change(
@@ -35,9 +38,20 @@ async def commit_change(
         return {}
     control = control_of(request)
     if control is not None:
-        return await control.change(changes)
-    apply_locally(gateway, changes)
-    return {"applied_by": 1, "replicas": 1, "pending": []}
+        shared = await control.change(changes)
+    else:
+        apply_locally(gateway, changes)
+        shared = {"applied_by": 1, "replicas": 1, "pending": []}
+    if entry is not None:
+        logger.info(
+            "admin %s %s by %s: applied by %s of %s replicas",
+            entry.action,
+            entry.target,
+            entry.actor,
+            shared.get("applied_by"),
+            shared.get("replicas") or "?",
+        )
+    return shared
 
 
 def control_of(request: Request) -> ControlPlane | None:

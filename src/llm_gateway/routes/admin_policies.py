@@ -182,6 +182,13 @@ async def reload_policies(
     control = control_of(request)
     own = {"status": "reloaded", "config_version": registry.version}
     replicas = await control.reload_all(force, own) if control is not None else []
+    logger.info(
+        "config reloaded by %s: %s → %s; replicas: %s",
+        caller.actor,
+        before,
+        registry.version,
+        ", ".join(f"{r.get('replica')} {r.get('status')}" for r in replicas) or "this one",
+    )
     return {
         "replicas": replicas or [{"replica": "this", **own}],
         "status": "reloaded",
