@@ -344,14 +344,15 @@ async def test_slow_streams_do_not_block_other_requests() -> None:
     scenario = {
         "answer": {"min_words": 5, "max_words": 5},
         "models": {
-            "slow/model": {"ttft_s": 0.5, "tokens_per_s": 200},
+            # a wide margin: on a loaded 2-core CI machine opening 50 streams can take >1 s
+            "slow/model": {"ttft_s": 4.0, "tokens_per_s": 200},
             "fast/model": {"ttft_s": 0, "tokens_per_s": 100_000},
         },
     }
     limits = httpx.Limits(max_connections=100)
     async with (
         arun_simulator(scenario) as sim,
-        httpx.AsyncClient(base_url=sim.base_url, verify=False, limits=limits, timeout=5) as client,
+        httpx.AsyncClient(base_url=sim.base_url, verify=False, limits=limits, timeout=20) as client,
     ):
 
         async def slow() -> str:
