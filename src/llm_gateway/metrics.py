@@ -164,7 +164,11 @@ def _record_store_families(writer: Any) -> Iterator[Metric]:
     """The ledger's path to the record store: queue, spool, outages, shed traces."""
     stats = writer.stats
     gauges = (
-        ("ledger_queue_depth", "Ledger rows queued in memory", writer.queue_depth),
+        (
+            "ledger_queue_depth",
+            "Ledger rows in memory only (neither committed nor spooled)",
+            writer.queue_depth,
+        ),
         (
             "ledger_spool_files",
             "Ledger batches spooled locally, not yet in the store",

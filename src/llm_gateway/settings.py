@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     GATEWAY_LEDGER_SPOOL_DIR: Path = Path("data/spool")
     GATEWAY_LEDGER_QUEUE_MAX: int = Field(default=20_000, ge=100, le=10_000_000)
     GATEWAY_LEDGER_FLUSH_MS: int = Field(default=150, ge=10, le=5_000)
+    # A batch the database has not committed this long after its oldest row is spooled (0: spool
+    # every batch first); a row is durable within this + the flush interval of its request.
+    GATEWAY_LEDGER_SPOOL_AFTER_MS: int = Field(default=400, ge=0, le=60_000)
     GATEWAY_LEDGER_SPOOL_MAX_MB: int = Field(default=1024, ge=1)
     GATEWAY_LEDGER_RETENTION_DAYS: int = Field(default=400, ge=1, le=3660)
     GATEWAY_TRACE_QUEUE_MAX: int = Field(default=5_000, ge=10)

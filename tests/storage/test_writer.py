@@ -77,14 +77,15 @@ async def test_a_locked_database_does_not_hold_the_spool_back(tmp_path: Path) ->
     url = f"sqlite+aiosqlite:///{tmp_path}/locked.sqlite3"
     await asyncio.to_thread(upgrade, url)
     store = RecordStore.open(url)
-    writer = RecordWriter(store, Spool(tmp_path / "spool"), interval_s=0.02)
+    writer = RecordWriter(store, Spool(tmp_path / "spool"), interval_s=0.02, spool_after_s=0.1)
     await writer.start()
     lock = sqlite3.connect(tmp_path / "locked.sqlite3", isolation_level=None)
     lock.execute("BEGIN IMMEDIATE")
     try:
         writer.offer(_row(0))
+        # Its delivery waits on the lock: overdue, it is spooled.
         await _until(lambda: writer.spool_files == 1, "the first batch to be spooled")
-        await asyncio.sleep(0.1)  # its delivery now waits on the lock
+        assert writer.spool_files == 1
         rows = [_row(i) for i in range(1, 11)]
         for row in rows:
             writer.offer(row)
@@ -131,28 +132,64 @@ async def test_a_row_the_database_refuses_is_set_aside_and_the_others_delivered(
     assert not list((tmp_path / "spool").glob("*.jsonl"))
 
 
-async def test_a_spool_that_cannot_be_written_keeps_the_rows_queued_then_delivers_them(
+async def test_a_spool_that_cannot_be_written_keeps_the_rows_then_delivers_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The database locked (so the rows are overdue) and the spool unwritable: the rows stay in
+    memory, spooling is retried; once the spool can be written they are on disk, and once the
+    database answers they are delivered, each once."""
     url = f"sqlite+aiosqlite:///{tmp_path}/ledger.sqlite3"
     await asyncio.to_thread(upgrade, url)
     store = RecordStore.open(url)
     folder = tmp_path / "spool"
-    writer = RecordWriter(store, Spool(folder), interval_s=0.02, retry_s=0.05)
+    writer = RecordWriter(store, Spool(folder), interval_s=0.02, retry_s=0.05, spool_after_s=0.05)
     await writer.start()
     folder.rmdir()
     folder.write_text("a file where the spool folder was")  # every write now fails
-    for i in range(5):
-        writer.offer(_row(i))
-    await _until(lambda: writer.stats.spool_errors >= 3, "the spool to be retried")
-    assert writer.queue_depth == 5  # kept, not dropped
-    folder.unlink()
-    folder.mkdir()
-    await _until(lambda: writer.queue_depth == 0, "the queued rows to be spooled")
+    lock = sqlite3.connect(tmp_path / "ledger.sqlite3", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    try:
+        for i in range(5):
+            writer.offer(_row(i))
+        await _until(lambda: writer.stats.spool_errors >= 3, "the spool to be retried")
+        assert writer.queue_depth == 5  # kept, not dropped
+        assert writer.spool_files == 0
+        folder.unlink()
+        folder.mkdir()
+        await _until(lambda: writer.spool_files >= 1, "the overdue rows to be spooled")
+        spool = Spool(folder)
+        on_disk = {r.trace_id for f in spool.pending() for r in spool.read_rows(f)[0]}
+        assert on_disk == {f"trace-{i}" for i in range(5)}
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
     await writer.aclose()
     try:
         assert await _count(store) == {f"trace-{i}": 1 for i in range(5)}
     finally:
         await store.aclose()
+    assert not list(folder.glob("*.jsonl"))
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and "cannot write the ledger spool" in errors[0], errors
+
+
+async def test_a_healthy_database_gets_the_rows_without_a_spool_write(tmp_path: Path) -> None:
+    """The common path writes nothing to disk besides the database itself."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/ledger.sqlite3"
+    await asyncio.to_thread(upgrade, url)
+    store = RecordStore.open(url)
+    spool = Spool(tmp_path / "spool")
+    written: list[int] = []
+    original = spool.write_rows
+    spool.write_rows = lambda rows: written.append(len(rows)) or original(rows)  # type: ignore[method-assign]
+    writer = RecordWriter(store, spool, interval_s=0.02, spool_after_s=5.0)
+    await writer.start()
+    for i in range(50):
+        writer.offer(_row(i))
+    await _until(lambda: writer.stats.rows_written == 50, "the rows to be delivered")
+    await writer.aclose()
+    try:
+        assert await _count(store) == {f"trace-{i}": 1 for i in range(50)}
+    finally:
+        await store.aclose()
+    assert written == []

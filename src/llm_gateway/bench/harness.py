@@ -60,6 +60,8 @@ class SweepSettings:
     # the server's core is run again (keeping the quieter run), at most `noisy_retries` times.
     noisy_percent: float = 20.0
     noisy_retries: int = 1
+    # --variants: rounds of interleaved cells, each (target, cell) keeping its best round.
+    rounds: int = 3
 
     def cells(self) -> list[Cell]:
         return [

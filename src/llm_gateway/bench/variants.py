@@ -1,11 +1,14 @@
 """``llm-gateway bench --variants A,B,...``: what each feature costs against the bare gateway,
 measured in one run.
 
-The direct run (the mock alone) comes first, then one gateway per variant — each a feature
-preset or ``KEY=VALUE`` list (``+``-joined), the first being the reference (``off``, the bare
-gateway, by default) — over the same cells, on the same mocks and cores. Each variant's cells
-are compared with the reference's: throughput as a share of it, and the p50 latency it adds on
-top of it (one caller at a time is the cell to read for per-request cost).
+The direct run (the mock alone) and one gateway per variant — each a feature preset or
+``KEY=VALUE`` list (``+``-joined), the first being the reference (``off``, the bare gateway, by
+default) — run over the same cells, on the same mocks and cores. All are started up front and
+the cells are interleaved (for each round, for each cell, every target in turn), each
+(target, cell) keeping its best round: on a shared machine, noise then hits every variant alike
+instead of whichever ran while a neighbour was busy. Each variant's cells are compared with the
+reference's: throughput as a share of it, the p50 latency it adds on top of it (one caller at a
+time is the cell to read for per-request cost), and the server CPU it spends per request.
 """
 
 from __future__ import annotations
@@ -20,12 +23,26 @@ import asyncpg
 
 from llm_gateway.bench.errors import BenchError
 from llm_gateway.bench.features import parse_features
-from llm_gateway.bench.harness import MockFleet, SweepProgress, SweepSettings, pin_self, run_target
-from llm_gateway.bench.procs import affinity
+from llm_gateway.bench.harness import (
+    MockFleet,
+    SweepProgress,
+    SweepSettings,
+    pin_self,
+    run_cell,
+    start_target,
+)
+from llm_gateway.bench.procs import affinity, rss_bytes
 from llm_gateway.bench.results import CellResult, TargetInfo
 from llm_gateway.bench.sweep import machine_facts
 from llm_gateway.bench.tables import Table, fmt
-from llm_gateway.bench.targets import direct_endpoint, gateway_command, gateway_endpoint
+from llm_gateway.bench.targets import (
+    Endpoint,
+    direct_endpoint,
+    gateway_command,
+    gateway_endpoint,
+)
+
+MB = 1024 * 1024
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -95,13 +112,67 @@ async def run_variants(
             env = {"GATEWAY_LEDGER_SPOOL_DIR": str(own / "spool"), **env}
             endpoint = gateway_endpoint(fleet.upstreams, own, env, gateway_command())
             endpoints.append(replace(endpoint, name=f"gateway[{name}]"))
-        for endpoint in endpoints:
-            info, cells = await run_target(endpoint, settings, fleet, progress)
-            result.targets[endpoint.name] = info
-            result.cells.extend(cells)
+        started = await _start_all(endpoints, settings, result, progress)
+        best = await _interleaved(started, settings, fleet, progress)
+        result.cells.extend(best.values())
+        for endpoint in started:
+            info = result.targets[endpoint.name]
+            if endpoint.process is not None:
+                info.rss_at_end_mb = rss_bytes(endpoint.process.pids()) / MB
+            info.requests_total = sum(
+                c.completed for (target, _), c in best.items() if target == endpoint.name
+            )
     finally:
+        for endpoint in endpoints:
+            if endpoint.process is not None:
+                endpoint.process.stop()
         fleet.stop()
     return result
+
+
+async def _start_all(
+    endpoints: list[Endpoint],
+    settings: SweepSettings,
+    result: VariantResult,
+    progress: SweepProgress,
+) -> list[Endpoint]:
+    """Start every target (all idle but the one driven); failures are recorded and skipped."""
+    started = []
+    for endpoint in endpoints:
+        progress.note(f"starting {endpoint.name}")
+        try:
+            result.targets[endpoint.name] = await start_target(endpoint, settings)
+        except BenchError as exc:
+            if endpoint.process is not None:
+                endpoint.process.stop()
+            progress.note(f"{endpoint.name} failed to start: {exc}")
+            result.targets[endpoint.name] = TargetInfo(name=endpoint.name, failure=str(exc))
+            continue
+        started.append(endpoint)
+    return started
+
+
+async def _interleaved(
+    endpoints: list[Endpoint],
+    settings: SweepSettings,
+    fleet: MockFleet,
+    progress: SweepProgress,
+) -> dict[tuple[str, Any], CellResult]:
+    """Every round runs every cell on every target in turn; each keeps its best round (the
+    highest throughput: noise only ever slows a run down)."""
+    best: dict[tuple[str, Any], CellResult] = {}
+    for round_no in range(settings.rounds):
+        progress.note(f"round {round_no + 1} of {settings.rounds}")
+        for cell in settings.cells():
+            for endpoint in endpoints:
+                process = endpoint.process
+                server_pids = process.pids if process is not None else fleet.pids
+                got = await run_cell(endpoint, cell, settings, server_pids, fleet.pids, progress)
+                key = (endpoint.name, cell)
+                if key not in best or got.rps > best[key].rps:
+                    best[key] = got
+                progress.cell_done()
+    return best
 
 
 def variants_table(result: VariantResult) -> Table:
@@ -126,6 +197,10 @@ def variants_table(result: VariantResult) -> Table:
             over_direct = None
             if got.latency and direct and direct.latency:
                 over_direct = got.latency.p50 - direct.latency.p50
+            cpu = got.server_cpu_ms_per_request
+            cpu_added = None
+            if cpu is not None and base and base.server_cpu_ms_per_request is not None:
+                cpu_added = (cpu - base.server_cpu_ms_per_request) * 1000
             rows.append(
                 [
                     cell.label,
@@ -135,11 +210,13 @@ def variants_table(result: VariantResult) -> Table:
                     fmt(got.latency.p50 if got.latency else None, 3),
                     fmt(over_direct, 3),
                     fmt(added, 3) if name != names[0] else "—",
+                    fmt(cpu * 1000 if cpu is not None else None, 0),
+                    fmt(cpu_added, 0) if name != names[0] else "—",
                     fmt(got.error_count, 0),
                 ]
             )
     header = ["cell", "variant", "req/s", f"of {names[0]}", "p50 ms", "p50 over direct ms"]
-    header += [f"p50 added vs {names[0]} ms", "errors"]
+    header += [f"p50 added vs {names[0]} ms", "server CPU µs/req", "CPU added µs", "errors"]
     return Table("Feature cost, same run (closed loop)", header, rows)
 
 

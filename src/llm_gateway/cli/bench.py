@@ -64,6 +64,12 @@ def bench(
         ),
     ] = None,
     concurrency: Annotated[str, typer.Option(help="Closed-loop caller counts.")] = "1,10,50,200",
+    rounds: Annotated[
+        int,
+        typer.Option(
+            help="--variants: rounds of interleaved cells; each keeps its best round.", min=1
+        ),
+    ] = 3,
     mock_command: Annotated[
         str | None,
         typer.Option(
@@ -90,7 +96,7 @@ def bench(
         raise typer.BadParameter(exc.message) from exc
     workdir = Path(tempfile.mkdtemp(prefix="llm-gateway-bench-"))
     if variants is not None:
-        _run_variants(variants, concurrency, quick, requests, seconds, workdir, console)
+        _run_variants(variants, concurrency, rounds, quick, requests, seconds, workdir, console)
         return
     if soak:
         _run_soak(requests, seconds, env, mock_command, workdir, console, record)
@@ -122,6 +128,7 @@ def _bounded(
 def _run_variants(
     text: str,
     concurrency: str,
+    rounds: int,
     quick: bool,
     requests: int | None,
     seconds: float | None,
@@ -138,9 +145,11 @@ def _run_variants(
         chosen = parse_variants(text)
     except BenchError as exc:
         raise typer.BadParameter(exc.message) from exc
-    settings = SweepSettings(concurrencies=_concurrencies(concurrency), delays_ms=(0.0,))
+    settings = SweepSettings(
+        concurrencies=_concurrencies(concurrency), delays_ms=(0.0,), rounds=rounds
+    )
     settings = _bounded(settings, quick, requests, seconds)
-    runs = len(settings.cells()) * (len(chosen) + 1)
+    runs = len(settings.cells()) * (len(chosen) + 1) * rounds
     console.print(f"[bold]llm-gateway bench --variants[/bold]: {runs} runs, logs in {workdir}")
     with RichSweepProgress(console, runs) as progress:
         try:

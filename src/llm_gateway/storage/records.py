@@ -90,8 +90,10 @@ class TraceRecord:
     ok: bool
     status: str
     duration_ms: float
-    body: dict[str, Any]
-    rendered: bool = False  # False: ``body`` still holds request-path objects to render
+    # A dict (still holding request-path objects to render, unless ``rendered``), or the
+    # rendered JSON text itself.
+    body: dict[str, Any] | str
+    rendered: bool = False
 
     def as_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rendered"}

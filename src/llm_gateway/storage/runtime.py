@@ -24,7 +24,7 @@ from llm_gateway.storage.retention import ensure_partitions
 from llm_gateway.storage.spool import Spool
 from llm_gateway.storage.store import RecordStore, reason
 from llm_gateway.storage.writer import RecordWriter
-from llm_gateway.tracing import render_trace
+from llm_gateway.tracing import render_trace_json
 
 logger = logging.getLogger("llm_gateway.storage")
 
@@ -67,9 +67,10 @@ class GatewayRecords:
             Spool(Path(settings.GATEWAY_LEDGER_SPOOL_DIR)),
             max_queue=settings.GATEWAY_LEDGER_QUEUE_MAX,
             interval_s=settings.GATEWAY_LEDGER_FLUSH_MS / 1000,
+            spool_after_s=settings.GATEWAY_LEDGER_SPOOL_AFTER_MS / 1000,
             max_traces=settings.GATEWAY_TRACE_QUEUE_MAX,
             spool_max_bytes=settings.GATEWAY_LEDGER_SPOOL_MAX_MB * 1024 * 1024,
-            render=render_trace,
+            render=render_trace_json,
         )
         await writer.start()
         return cls(store, writer, revision)

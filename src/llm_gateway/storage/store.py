@@ -75,7 +75,7 @@ class RecordStore:
                 r.ok,
                 r.status,
                 r.duration_ms,
-                orjson.dumps(r.body, default=str).decode(),
+                r.body if isinstance(r.body, str) else orjson.dumps(r.body, default=str).decode(),
             )
             for r in records
         ]

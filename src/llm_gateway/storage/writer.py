@@ -1,12 +1,16 @@
 """``RecordWriter``: ledger rows and traces, off the request path, exactly once.
 
 The request path calls :meth:`RecordWriter.offer` (O(1), never blocks): the row joins a bounded
-in-memory queue. A background task wakes every ``interval_s`` (or when a batch is full) and
-writes the queued rows to the local spool (fsynced: from then on a ``kill -9`` loses nothing);
-a delivery task, apart so that a slow or stalled database never holds the spool back, inserts
-the spooled batches in the database, oldest first, and removes their files. While the database
-is unreachable, batches stay in the spool (bounded by ``spool_max_bytes``; one loud log line per
-outage) and are delivered when it answers again; inserts skip ids already stored, so nothing is
+in-memory queue. A background task wakes every ``interval_s`` (or when a batch is full), takes
+the queued rows as a batch and hands it to the delivery task, which inserts batches in the
+database, oldest first. A batch the database has not committed ``spool_after_s`` after its
+oldest row was queued (a slow, locked or unreachable database) is written to the local spool,
+fsynced: from then on a ``kill -9`` loses nothing. So a row is durable within
+``spool_after_s + interval_s`` of its request, in the database when it is healthy (no disk
+write at all on that path) or in the spool when it is not; ``spool_after_s = 0`` spools every
+batch before the database sees it. While the database is unreachable, batches go to the spool at
+once (bounded by ``spool_max_bytes``; one loud log line per outage) and are delivered when it
+answers again; inserts skip ids already stored, so a batch both committed and spooled is not
 counted twice. Past the queue's bound the request path waits for room (:meth:`put`, counted as
 back-pressure): ledger rows are never dropped. Traces are best effort: past their own bound the
 oldest are shed, and counted.
@@ -28,7 +32,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from llm_gateway.storage.records import LedgerRow, TraceRecord
 from llm_gateway.storage.refusals import insert_isolating
 from llm_gateway.storage.spool import Spool, SpoolFile
-from llm_gateway.storage.store import RecordStore, reason
+from llm_gateway.storage.store import RecordStore
+from llm_gateway.storage.writer_health import WriterHealth
 
 logger = logging.getLogger("llm_gateway.storage")
 
@@ -37,23 +42,14 @@ _DB_ERRORS = (SQLAlchemyError, OSError, asyncio.TimeoutError, ConnectionError)
 
 @dataclass(slots=True)
 class _Batch:
-    """A spooled batch; ``rows`` is dropped from memory when too many wait (read back later)."""
+    """A batch on its way to the database: in memory (``file`` None) until it is overdue, then
+    also in the spool; a spooled batch's ``rows`` are dropped from memory when too many wait
+    (read back from its file)."""
 
-    file: SpoolFile
+    file: SpoolFile | None
     rows: list[LedgerRow] | None
-
-
-@dataclass(slots=True)
-class WriterStats:
-    rows_written: int = 0
-    traces_written: int = 0
-    traces_shed: int = 0
-    backpressure_waits: int = 0
-    outages: int = 0
-    spool_errors: int = 0
-    rows_rejected: int = 0
-    last_error: str | None = None
-    outage_since: float | None = None
+    since: float  # monotonic: when its oldest row was queued
+    delivered: bool = False
 
 
 class RecordWriter:
@@ -71,12 +67,14 @@ class RecordWriter:
         spool_max_bytes: int = 1 << 30,
         max_rows_in_memory: int = 50_000,
         retry_s: float = 1.0,
-        render: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        spool_after_s: float = 0.4,
+        render: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None,
     ) -> None:
         self._render = render
         self.store = store
         self.spool = spool
-        self.stats = WriterStats()
+        self.health = WriterHealth(store.description, spool.directory)
+        self.stats = self.health.stats
         self._max_queue = max_queue
         self._batch_rows = batch_rows
         self._interval_s = interval_s
@@ -84,7 +82,10 @@ class RecordWriter:
         self._spool_max_bytes = spool_max_bytes
         self._max_rows_in_memory = max_rows_in_memory
         self._retry_s = retry_s
+        self._spool_after_s = spool_after_s
         self._rows: list[LedgerRow] = []
+        self._rows_since = 0.0  # monotonic: when the oldest queued row was queued
+        self._unspooled_rows = 0  # rows of batches that are in memory only
         self._traces: deque[TraceRecord] = deque()
         self._unacked: deque[_Batch] = deque()
         self._unacked_bytes = 0
@@ -95,7 +96,6 @@ class RecordWriter:
         self._delivery: asyncio.Task[None] | None = None
         self._closing = False
         self._next_retry = 0.0
-        self._spool_failing = False
         self._spooling = asyncio.Lock()  # one spool write at a time
         self._round = asyncio.Lock()  # one delivery at a time
 
@@ -106,6 +106,8 @@ class RecordWriter:
         rows = self._rows
         if len(rows) >= self._max_queue:
             return False
+        if not rows:
+            self._rows_since = time.monotonic()
         rows.append(row)
         if len(rows) >= self._batch_rows:
             self._wake.set()
@@ -132,7 +134,8 @@ class RecordWriter:
 
     @property
     def queue_depth(self) -> int:
-        return len(self._rows)
+        """Rows in memory only, neither committed nor spooled: what a ``kill -9`` now loses."""
+        return len(self._rows) + self._unspooled_rows
 
     @property
     def spool_bytes(self) -> int:
@@ -140,11 +143,11 @@ class RecordWriter:
 
     @property
     def spool_files(self) -> int:
-        return len(self._unacked)
+        return sum(1 for batch in self._unacked if batch.file is not None)
 
     @property
     def in_outage(self) -> bool:
-        return self.stats.outage_since is not None
+        return self.health.in_outage
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class RecordWriter:
         await asyncio.to_thread(self.spool.remove_stale_temporaries)
         leftovers = await asyncio.to_thread(self.spool.pending)
         for spooled in leftovers:
-            self._track(_Batch(spooled, None))
+            self._track(_Batch(spooled, None, time.monotonic()))
         if leftovers:
             logger.info(
                 "replaying %d ledger batches left in %s", len(leftovers), self.spool.directory
@@ -175,10 +178,11 @@ class RecordWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._take_queued(everything=True)
         try:
-            await self._spool_queued(everything=True)
+            await self._spool_overdue(everything=True)
         except Exception as exc:  # the disk refuses: hand what is queued to the database
-            self._spool_failed(exc)
+            self.health.spool_failed(exc, self.queue_depth)
         deadline = time.monotonic() + timeout_s
         delivery = self._delivery
         if delivery is not None and not delivery.done():
@@ -188,30 +192,27 @@ class RecordWriter:
                 await delivery
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._drain(deadline), max(0.0, deadline - time.monotonic()))
-        if self._unacked:
+        spooled = sum(1 for batch in self._unacked if batch.file is not None)
+        if spooled:
             logger.error(
                 "record store %s did not take %d ledger batches before shutdown: they stay in %s "
                 "and are delivered at the next start",
                 self.store.description,
-                len(self._unacked),
+                spooled,
                 self.spool.directory,
             )
-        if self._rows:
+        lost = len(self._rows) + self._unspooled_rows
+        if lost:
             logger.error(
                 "%d ledger rows are lost: neither the spool %s nor the record store %s took them",
-                len(self._rows),
+                lost,
                 self.spool.directory,
                 self.store.description,
             )
 
     async def _drain(self, deadline: float) -> None:
         async with self._round:
-            if self._rows:  # not spooled (the disk refused): straight to the database
-                rows = list(self._rows)
-                with contextlib.suppress(*_DB_ERRORS):
-                    await self.store.insert_ledger(rows)
-                    self.stats.rows_written += len(rows)
-                    del self._rows[: len(rows)]
+            self._take_queued(everything=True)
             while self._unacked and time.monotonic() < deadline:
                 self._next_retry = 0.0
                 if not await self._deliver():
@@ -221,30 +222,34 @@ class RecordWriter:
                 await self._write_traces()
 
     async def flush(self) -> None:
-        """Spool and deliver what is queued now (reports that must see the latest)."""
-        await self._spool_queued(everything=True)
-        if not self.in_outage:
+        """Deliver what is queued now (reports that must see the latest)."""
+        self._take_queued(everything=True)
+        if self.in_outage:
+            await self._spool_overdue(everything=True)
+        else:
             await self._deliver_locked(traces=True)
 
     # -- background -----------------------------------------------------------------------------
     #
-    # Two tasks, so that a slow or stalled database never delays the spool: the spooler (``_run``)
-    # writes what is queued to disk every ``interval_s`` and starts a delivery when none runs;
-    # a delivery (``_deliver_round``) inserts what waits in the spool, oldest first, however
-    # long the database takes. A ``kill -9`` loses at most the last ``interval_s`` of rows.
+    # Two tasks, so that a slow or stalled database never delays the spool: the batcher
+    # (``_run``) takes what is queued every ``interval_s``, spools the batches the database has
+    # not taken in time, and starts a delivery when none runs; a delivery (``_deliver_round``)
+    # inserts the waiting batches, oldest first, however long the database takes. A ``kill -9``
+    # loses at most the rows of the last ``spool_after_s + interval_s``.
 
     async def _run(self) -> None:
         while not self._closing:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval_s)
             self._wake.clear()
+            self._take_queued(everything=False)
             try:
-                await self._spool_queued(everything=False)
-                self._spool_recovered()
+                await self._spool_overdue(everything=False)
+                self.health.spool_recovered()
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a disk that refuses: the rows stay queued, retried
-                self._spool_failed(exc)
+            except Exception as exc:  # a disk that refuses: the rows stay in memory, retried
+                self.health.spool_failed(exc, self.queue_depth)
                 await asyncio.sleep(self._retry_s)
             if (self._unacked or self._traces) and (
                 self._delivery is None or self._delivery.done()
@@ -267,37 +272,44 @@ class RecordWriter:
             if await self._deliver() and traces:
                 await self._write_traces()
 
-    async def _spool_queued(self, *, everything: bool) -> None:
+    def _take_queued(self, *, everything: bool) -> None:
+        """Move the queued rows into batches for delivery. In-memory batches are bounded like
+        the queue: past ``max_queue`` rows not yet spooled, rows stay queued (back-pressure)."""
+        while self._rows:
+            if self._unspooled_rows >= self._max_queue and not everything:
+                return
+            rows = self._rows[: self._batch_rows * 5]
+            del self._rows[: len(rows)]
+            self._track(_Batch(None, rows, self._rows_since))
+            self._unspooled_rows += len(rows)
+            self._room.set()
+
+    async def _spool_overdue(self, *, everything: bool) -> None:
+        """Spool the in-memory batches the database has not committed in time (all of them
+        during an outage, or with ``everything``)."""
         async with self._spooling:
-            while self._rows:
+            now = time.monotonic()
+            hurry = everything or self.in_outage or self._spool_after_s <= 0
+            for batch in list(self._unacked):
+                if batch.file is not None or batch.delivered or batch.rows is None:
+                    continue
+                if not hurry and now - batch.since < self._spool_after_s:
+                    break  # batches are in queue order: the rest are younger
                 if self._unacked_bytes >= self._spool_max_bytes and not everything:
-                    # The spool is full: leave rows queued; the request path meets back-pressure.
-                    return
-                rows = self._rows[: self._batch_rows * 5]
-                spooled = await asyncio.to_thread(self.spool.write_rows, rows)
-                del self._rows[: len(rows)]
-                self._track(_Batch(spooled, rows))
+                    return  # the spool is full: they stay in memory (bounded, back-pressure)
+                spooled = await asyncio.to_thread(self.spool.write_rows, batch.rows)
+                if batch.delivered:  # committed while it was being written: not needed
+                    await asyncio.to_thread(self.spool.remove, spooled)
+                    continue
+                batch.file = spooled
+                self._unacked_bytes += spooled.size
+                self._unspooled_rows -= len(batch.rows)
                 self._room.set()
-
-    def _spool_failed(self, exc: BaseException) -> None:
-        self.stats.spool_errors += 1
-        if not self._spool_failing:
-            self._spool_failing = True
-            logger.error(
-                "cannot write the ledger spool %s (%s): %d ledger rows wait in memory, retried",
-                self.spool.directory,
-                reason(exc),
-                len(self._rows),
-            )
-
-    def _spool_recovered(self) -> None:
-        if self._spool_failing:
-            self._spool_failing = False
-            logger.warning("the ledger spool %s is written again", self.spool.directory)
 
     def _track(self, batch: _Batch) -> None:
         self._unacked.append(batch)
-        self._unacked_bytes += batch.file.size
+        if batch.file is not None:
+            self._unacked_bytes += batch.file.size
         if batch.rows is not None:
             self._rows_in_memory += len(batch.rows)
             if self._rows_in_memory > self._max_rows_in_memory:
@@ -307,7 +319,7 @@ class RecordWriter:
         for batch in self._unacked:
             if self._rows_in_memory <= self._max_rows_in_memory // 2:
                 return
-            if batch.rows is not None:
+            if batch.rows is not None and batch.file is not None:
                 self._rows_in_memory -= len(batch.rows)
                 batch.rows = None
 
@@ -324,7 +336,7 @@ class RecordWriter:
             for batch in group:
                 if batch.rows is not None:
                     rows.extend(batch.rows)
-                else:
+                elif batch.file is not None:
                     read, unread = await asyncio.to_thread(self.spool.read_rows, batch.file)
                     rows.extend(read)
                     unreadable.extend(unread)
@@ -335,15 +347,22 @@ class RecordWriter:
                 return False
             if refused or unreadable:
                 await self._reject(refused, unreadable)
+            files: list[SpoolFile] = []
             for batch in group:
                 oldest = self._unacked.popleft()  # only deliveries pop, one at a time
                 assert oldest is batch
-                self._unacked_bytes -= batch.file.size
+                batch.delivered = True
+                if batch.file is not None:
+                    self._unacked_bytes -= batch.file.size
+                    files.append(batch.file)
+                elif batch.rows is not None:
+                    self._unspooled_rows -= len(batch.rows)
                 if batch.rows is not None:
                     self._rows_in_memory -= len(batch.rows)
-            await asyncio.to_thread(self.spool.remove_all, [b.file for b in group])
+            if files:
+                await asyncio.to_thread(self.spool.remove_all, files)
             self.stats.rows_written += len(rows) - len(refused)
-        self._recovered()
+        self.health.recovered()
         return True
 
     def _group(self) -> list[_Batch]:
@@ -363,7 +382,7 @@ class RecordWriter:
         self._traces.clear()
         if self._render is not None:
             for record in records:
-                if not record.rendered:
+                if not record.rendered and isinstance(record.body, dict):
                     record.body = self._render(record.body)
                     record.rendered = True
         try:
@@ -377,7 +396,7 @@ class RecordWriter:
                 self._traces.appendleft(record)
             self._outage(exc)
             return
-        self._recovered()
+        self.health.recovered()
         self.stats.traces_written += len(records) - len(refused)
         if refused:  # best effort: shed, counted, said
             self.stats.traces_shed += len(refused)
@@ -407,25 +426,5 @@ class RecordWriter:
         )
 
     def _outage(self, exc: BaseException) -> None:
-        self.stats.last_error = reason(exc)
         self._next_retry = time.monotonic() + self._retry_s
-        if self.stats.outage_since is None:
-            self.stats.outage_since = time.monotonic()
-            self.stats.outages += 1
-            logger.error(
-                "record store %s unreachable (%s): ledger rows are kept in the local spool %s "
-                "and delivered when it answers again",
-                self.store.description,
-                self.stats.last_error,
-                self.spool.directory,
-            )
-
-    def _recovered(self) -> None:
-        if self.stats.outage_since is not None:
-            lasted = time.monotonic() - self.stats.outage_since
-            self.stats.outage_since = None
-            logger.warning(
-                "record store %s answers again after %.1f s: the spooled ledger rows are written",
-                self.store.description,
-                lasted,
-            )
+        self.health.outage(exc)
