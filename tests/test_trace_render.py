@@ -19,7 +19,12 @@ QUOTED = 'pa"ss\\word-with-quote-1234'
 
 def _trace(secret_text: str) -> dict[str, object]:
     cost = CostBreakdown(
-        Decimal("0.000123"), Decimal("0.0001"), Decimal(0), Decimal("0.000023"), Decimal(0), "policy"
+        Decimal("0.000123"),
+        Decimal("0.0001"),
+        Decimal(0),
+        Decimal("0.000023"),
+        Decimal(0),
+        "policy",
     )
     return {
         "trace_id": "t-1",

@@ -23,7 +23,7 @@ Arithmetic is exact ``Decimal`` throughout; rounding happens only in :meth:`Cost
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, localcontext
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from llm_gateway.model_policy import ModelPolicy
 from llm_gateway.providers.base import Usage
@@ -123,8 +123,11 @@ def _or(price: Decimal | None, default: Decimal) -> Decimal:
     return default if price is None else price
 
 
+# Wide precision so quantizing a large amount to 1e-10 cannot raise InvalidOperation; passed to
+# each operation (a ``localcontext`` block per amount costs more than the rounding itself).
+_WIDE = Context(prec=60)
+
+
 def _display(amount: Decimal) -> str:
-    # Wide precision so quantizing a large amount to 1e-10 cannot raise InvalidOperation.
-    with localcontext(prec=60):
-        rounded = amount.quantize(_DISPLAY_QUANTUM, rounding=ROUND_HALF_EVEN).normalize()
-    return f"{rounded:f}"
+    rounded = amount.quantize(_DISPLAY_QUANTUM, rounding=ROUND_HALF_EVEN, context=_WIDE)
+    return f"{rounded.normalize(_WIDE):f}"
