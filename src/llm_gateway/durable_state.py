@@ -122,5 +122,6 @@ async def open_control(
 
     control.reloader = reload
     gateway.control = control
+    gateway.cache.store = control.store  # Redis: one cache for every replica
     await control.start()
     return control

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from llm_gateway.cost import ZERO_COST, CostBreakdown
 from llm_gateway.model_policy import Deadlines, ModelPolicy, NodeRequirements
 from llm_gateway.model_selector import SelectionResult
 from llm_gateway.providers.base import Usage
 from llm_gateway.selection.scoring import SelectionStrategy
+
+if TYPE_CHECKING:
+    from llm_gateway.cache.directive import CacheDirective
 
 # A conservative generation speed: a non-streaming answer of N tokens gets N / this many seconds
 # on top of the headers deadline, since OpenAI-style servers send headers only once it is done.
@@ -69,6 +73,7 @@ class Route:
     api_key_id: str | None = None
     requested_model: str | None = None
     capabilities: tuple[str, ...] = ()
+    cache: CacheDirective | None = None  # the request's X-Gateway-Cache
 
 
 @dataclass(slots=True)
@@ -126,6 +131,7 @@ class Plan:
     request_id: str = ""  # made by the gateway, unique: the ledger row's and the trace's key
     ttft_ms: float | None = None  # streams: when the first token was ready to send
     answer_text: str | None = None  # the answer's text, for traces that keep content
+    cache_saved: Decimal | None = None  # answered from the cache: what the answer cost then
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the
@@ -150,3 +156,4 @@ class GatewayResponse:
     trace_id: str = ""
     overhead_ms: float = 0.0
     duration_ms: float = 0.0
+    cache: str | None = None  # "hit" or "miss" when the response cache was asked

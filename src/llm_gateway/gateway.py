@@ -19,9 +19,13 @@ import time
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from llm_gateway.admitted_stream import AdmittedStream
+from llm_gateway.cache.directive import CacheDirective
+from llm_gateway.cache.replay import answer_from_cache, hit_model, usage_of
+from llm_gateway.cache.store import CachedAnswer, ResponseCache
 from llm_gateway.chain import ChainRunner
 from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
-from llm_gateway.errors import GatewayError, InvalidRequest, NotFound, echo
+from llm_gateway.errors import GatewayError, InvalidRequest
 from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
 from llm_gateway.ledger_rows import ledger_row, refused_row
@@ -43,11 +47,11 @@ from llm_gateway.redaction import install_log_redaction, register_secrets
 from llm_gateway.request_info import (
     implied_capabilities,
     new_trace_id,
-    parse_strategy,
     trace_detail,
 )
 from llm_gateway.resilience.circuit import CircuitBreakers, CircuitConfig, CircuitState
 from llm_gateway.resilience.retry import RetryPolicy
+from llm_gateway.route_resolution import resolve_route
 from llm_gateway.selection.signals import InMemorySignals
 from llm_gateway.settings import Settings, get_settings
 from llm_gateway.storage.records import LedgerRow
@@ -68,9 +72,6 @@ __all__ = [
 
 
 logger = logging.getLogger("llm_gateway.gateway")
-
-DEFAULT_NODE = "default"
-_MAX_NODE_NAME = 128  # a longer node name is served under its pattern entry
 
 
 class AdmissionHook(Protocol):
@@ -108,6 +109,11 @@ class LLMGateway:
         self.control: Any = None  # the ControlPlane sharing state with the other replicas
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
+        self.cache = ResponseCache(
+            max_ttl_s=settings.GATEWAY_CACHE_MAX_TTL_S,
+            max_entry_chars=settings.GATEWAY_CACHE_MAX_ENTRY_BYTES,
+        )
+        self.metrics.cache_stats = self.cache.stats
         self.runner = ChainRunner(
             providers=providers,
             circuits=circuits,
@@ -137,6 +143,7 @@ class LLMGateway:
         trace_id: str | None = None,
         user_id: str | None = None,
         api_key_id: str | None = None,
+        cache: CacheDirective | None = None,
     ) -> Route:
         """Map the ``model`` field and headers to a Route.
 
@@ -144,52 +151,27 @@ class LLMGateway:
         catalogue (``anthropic/claude-3.5-sonnet-20241022``), so code written against OpenRouter
         works unchanged: it names the logical model with that id (the first in file order).
         """
-        requested: str | None = None
-        node_name = node or DEFAULT_NODE
-        if model_field and model_field != "auto":
-            if self.registry.find_policy(model_field) is not None:
-                requested = model_field
-            elif node is None and self.registry.get_node(model_field) is not None:
-                node_name = model_field
-            elif (named := self.registry.find_by_provider_model_id(model_field)) is not None:
-                requested = named.logical_id
-            else:
-                error = NotFound(
-                    f"unknown model '{echo(model_field)}': not a model id, a node name, 'auto' "
-                    "or a provider model id of the catalogue (GET /v1/models lists them)",
-                    param="model",
-                    code="model_not_found",
-                )
-                if self.records is not None:
-                    label = self.registry.catalog.node_label(node_name)
-                    refused = Route(node_name=label, node_label=label, trace_id=trace_id)
-                    self._write_row(
-                        refused_row(
-                            refused,
-                            error,
-                            stream=False,
-                            started_at=time.monotonic(),
-                            trace_id=trace_id,
-                        )
-                    )
-                raise error
-        catalog = self.registry.catalog
-        label = catalog.node_label(node_name)
-        served = node_name if label != DEFAULT_NODE or node_name == DEFAULT_NODE else DEFAULT_NODE
-        return Route(
-            node_name=served if len(served) <= _MAX_NODE_NAME else label,
-            node_label=label,
-            caller_node=None if served == node_name else node_name[:_MAX_NODE_NAME],
-            strategy=parse_strategy(strategy),
+        return resolve_route(
+            self,
+            model_field,
+            node=node,
+            strategy=strategy,
             trace_id=trace_id,
             user_id=user_id,
             api_key_id=api_key_id,
-            requested_model=requested,
+            cache=cache,
         )
 
     async def complete(self, request: Mapping[str, Any], route: Route) -> GatewayResponse:
         """The whole answer from the first model that gives one. Raises GatewayError."""
         plan = self.planned(request, route, stream=False)
+        ticket = self.cache.ticket(plan)
+        if ticket is not None:
+            hit = await self.cache.get(ticket, route.node_label)
+            if hit is not None and hit.body is not None:
+                cached_model = hit_model(self, plan, hit)
+                if cached_model is not None:
+                    return await answer_from_cache(self, plan, cached_model, hit)
         await self._admit(plan)
         try:
             policy, response = await self.runner.run(plan, self._call_complete)
@@ -204,6 +186,10 @@ class LLMGateway:
         usage = body.get("usage")
         if isinstance(usage, dict):
             usage["cost"] = float(cost.total)
+        if ticket is not None:
+            self.cache.put_later(
+                ticket, CachedAnswer(policy.logical_id, usage_of(response.usage), cost.total, body)
+            )
         return GatewayResponse(
             body=body,
             model=policy,
@@ -213,11 +199,12 @@ class LLMGateway:
             trace_id=plan.trace_id,
             overhead_ms=self.overhead_ms(plan),
             duration_ms=(time.monotonic() - plan.started_at) * 1000,
+            cache="miss" if ticket is not None else None,
         )
 
     def stream(self, request: Mapping[str, Any], route: Route) -> GatewayStream:
         """A stream to ``await .start()`` and iterate; see :mod:`llm_gateway.streaming`."""
-        return _AdmittedStream(self, self.planned(request, route, stream=True))
+        return AdmittedStream(self, self.planned(request, route, stream=True))
 
     async def health_check(self) -> dict[str, Any]:
         """``overall_status`` (healthy|degraded|unhealthy) with provider and model detail."""
@@ -246,6 +233,7 @@ class LLMGateway:
         return missing
 
     async def aclose(self) -> None:
+        await self.cache.aclose()
         await self.providers.close_all()
 
     def attach_records(self, records: GatewayRecords | None) -> None:
@@ -349,8 +337,9 @@ class LLMGateway:
         final = cost or ZERO_COST
         ok = error is None
         status = "cancelled" if stream is not None and stream.cancelled else None
-        for hook in self.admission:
-            await hook.settle(plan, final, ok)
+        if plan.cache_saved is None:  # a cache hit was never admitted: nothing to settle
+            for hook in self.admission:
+                await hook.settle(plan, final, ok)
         duration_ms = (time.monotonic() - plan.started_at) * 1000
         self.metrics.observe(
             plan,
@@ -423,14 +412,6 @@ def _answer_text(body: Mapping[str, Any]) -> str | None:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             return str(message["content"])
     return None
-
-
-class _AdmittedStream(GatewayStream):
-    """A GatewayStream whose start() runs the admission hooks first."""
-
-    async def start(self) -> None:
-        await self._gateway._admit(self.plan)
-        await super().start()
 
 
 def build_gateway(

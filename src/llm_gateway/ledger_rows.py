@@ -63,6 +63,8 @@ def ledger_row(
         ttft_ms=round(plan.ttft_ms, 3) if plan.ttft_ms is not None else None,
         stream=plan.stream,
         capabilities=",".join(sorted(plan.requirements.hard_capabilities)) or None,
+        cache_hit=plan.cache_saved is not None,
+        saved_usd=plan.cache_saved,
     )
 
 

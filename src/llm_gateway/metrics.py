@@ -72,6 +72,7 @@ class GatewayMetrics:
         self.overhead = _Histogram(_OVERHEAD_BUCKETS)
         self.circuit: dict[str, int] = {}
         self.record_writer: Any = None  # the record store's RecordWriter, when there is one
+        self.cache_stats: Any = None  # the response cache's CacheStats
         self.registry.register(_Collector(self))
 
     def observe(
@@ -158,6 +159,13 @@ class _Collector:
         yield circuit
         if m.record_writer is not None:
             yield from _record_store_families(m.record_writer)
+        if m.cache_stats is not None:
+            yield _counter(
+                "cache_requests",
+                "Cacheable requests by node and outcome (hit, miss)",
+                ["node", "outcome"],
+                dict(m.cache_stats.by_node),
+            )
 
 
 def _record_store_families(writer: Any) -> Iterator[Metric]:

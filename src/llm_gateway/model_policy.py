@@ -175,6 +175,7 @@ class NodeRequirements(BaseModel):
     fallback_outside_requirements: bool = False
     fallback_on_content_filter: bool = False
     deadlines: Deadlines = Deadlines()
+    cache_ttl_s: float | None = None  # ``cache: {ttl_s}``: deterministic answers are cached
     description: str = ""
 
     @property

@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     GATEWAY_LEDGER_SPOOL_MAX_MB: int = Field(default=1024, ge=1)
     GATEWAY_LEDGER_RETENTION_DAYS: int = Field(default=400, ge=1, le=3660)
     GATEWAY_TRACE_QUEUE_MAX: int = Field(default=5_000, ge=10)
+    # The response cache (opt-in per node or per request; entries in the state store)
+    GATEWAY_CACHE_MAX_TTL_S: float = Field(default=86_400.0, gt=0, le=7 * 24 * 3600)
+    GATEWAY_CACHE_MAX_ENTRY_BYTES: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     # HTTP service
     GATEWAY_HOST: str = "127.0.0.1"

@@ -93,6 +93,14 @@ class GatewayStream:
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
 
+    def mark_finished(self) -> None:
+        """The whole answer was sent (a replay from the cache ends so)."""
+        self._finished = True
+
+    def finished_cleanly(self) -> bool:
+        """The answer reached its end, without an error and without the caller leaving."""
+        return self._finished and self.error is None and not self.cancelled
+
     def ready(self) -> bool:
         """True when the next chunk is already here (received but not yet yielded), so a caller
         may batch it with the previous one into a single write without delaying anything."""

@@ -83,3 +83,15 @@ async def test_concurrent_changes_never_lose_an_increment(state_store: StateStor
     )
     assert sorted(versions) == list(range(1, 51))
     assert len((await state_store.control_state()).kind("flag")) == 50
+
+
+async def test_cache_entries_expire_and_are_replaced(state_store: StateStore) -> None:
+    assert await state_store.cache_get("absent") is None
+    await state_store.cache_put("k1", '{"answer": "é"}', ttl_s=0.3)
+    await state_store.cache_put("k2", "second", ttl_s=30)
+    assert await state_store.cache_get("k1") == '{"answer": "é"}'
+    await state_store.cache_put("k2", "replaced", ttl_s=30)
+    assert await state_store.cache_get("k2") == "replaced"
+    await asyncio.sleep(0.45)
+    assert await state_store.cache_get("k1") is None
+    assert await state_store.cache_get("k2") == "replaced"

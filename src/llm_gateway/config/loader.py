@@ -249,12 +249,13 @@ def _policy(logical_id: str, spec: PolicySpec) -> ModelPolicy:
 
 def _node(name: str, spec: NodeSpec) -> NodeRequirements:
     fields = spec.model_dump(
-        exclude={"required_capabilities", "preferred_capabilities", "deadlines"}
+        exclude={"required_capabilities", "preferred_capabilities", "deadlines", "cache"}
     )
     return NodeRequirements(
         node_name=name,
         required_capabilities=frozenset(spec.required_capabilities),
         preferred_capabilities=frozenset(spec.preferred_capabilities),
         deadlines=spec.deadlines,
+        cache_ttl_s=spec.cache.ttl_s if spec.cache is not None else None,
         **fields,
     )

@@ -72,6 +72,12 @@ class PolicySpec(_Strict):
     description: str = ""
 
 
+class NodeCache(_Strict):
+    """``cache:`` of a node: answer its deterministic requests from the response cache."""
+
+    ttl_s: float = Field(gt=0, le=7 * 24 * 3600, strict=True)
+
+
 class NodeSpec(_Strict):
     """An entry of ``nodes:``; the first five fields are the guide's."""
 
@@ -86,6 +92,7 @@ class NodeSpec(_Strict):
     fallback_outside_requirements: StrictBool = False
     fallback_on_content_filter: StrictBool = False
     deadlines: Deadlines = Deadlines()
+    cache: NodeCache | None = None
     description: str = ""
 
 

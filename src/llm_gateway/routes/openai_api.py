@@ -23,6 +23,7 @@ import orjson
 from fastapi import APIRouter, Request, Security
 from starlette.responses import Response
 
+from llm_gateway.cache.directive import parse_cache_header
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
 from llm_gateway.routes.chat_request import parse_json_object, validate_chat_body
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
@@ -104,6 +105,8 @@ async def create_chat_completion(request: Request) -> Response:
     headers = _answer_headers(
         result.model.logical_id, result.trace_id, result.overhead_ms, result.cost.total
     )
+    if result.cache is not None:
+        headers["x-gateway-cache"] = result.cache
     return RawJSONResponse(orjson.dumps(result.body), raw_headers(headers))
 
 
@@ -155,6 +158,9 @@ def _route(
         trace_id=trace_id_of(request),
         user_id=user if isinstance(user, str) else None,
         api_key_id=key_id,
+        cache=parse_cache_header(
+            headers.get("x-gateway-cache"), gateway.settings.GATEWAY_CACHE_MAX_TTL_S
+        ),
     )
 
 
@@ -166,6 +172,9 @@ async def _stream_response(
     await until_disconnect(request.receive, stream.start())
     assert stream.model is not None
     headers = _answer_headers(stream.model.logical_id, stream.trace_id, stream.overhead_ms, None)
+    outcome = getattr(stream, "cache_outcome", None)
+    if outcome is not None:
+        headers["x-gateway-cache"] = outcome
     return SSEResponse(_openai_frames(stream), headers)
 
 

@@ -100,3 +100,13 @@ class StateStore(ABC):
     @abstractmethod
     async def release_lease(self, name: str, holder: str) -> None:
         """Give the lease back, only if ``holder`` still holds it."""
+
+    # -- the response cache -----------------------------------------------------------------------
+
+    @abstractmethod
+    async def cache_get(self, key: str) -> str | None:
+        """The cached value (JSON text) of ``key``, None when absent or expired."""
+
+    @abstractmethod
+    async def cache_put(self, key: str, value: str, ttl_s: float) -> None:
+        """Keep ``value`` under ``key`` for ``ttl_s`` (the store may evict it sooner)."""

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llm_gateway.state.base import Change, ControlState, EventHandler, StateStore
 
 _ACK_TTL_S = 60.0
+CACHE_MAX_ENTRIES = 10_000  # one process's response cache, least recently used evicted
+CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
 class MemoryStateStore(StateStore):
@@ -26,6 +29,8 @@ class MemoryStateStore(StateStore):
         self._acks: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._cache_bytes = 0
 
     async def start(self) -> None:
         return None
@@ -106,3 +111,25 @@ class MemoryStateStore(StateStore):
         current = self._leases.get(name)
         if current is not None and current[0] == holder:
             del self._leases[name]
+
+    async def cache_get(self, key: str) -> str | None:
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        if entry[0] <= self._clock():
+            self._cache_drop(key)
+            return None
+        self._cache.move_to_end(key)
+        return entry[1]
+
+    async def cache_put(self, key: str, value: str, ttl_s: float) -> None:
+        self._cache_drop(key)
+        self._cache[key] = (self._clock() + ttl_s, value)
+        self._cache_bytes += len(value)
+        while len(self._cache) > CACHE_MAX_ENTRIES or self._cache_bytes > CACHE_MAX_BYTES:
+            self._cache_drop(next(iter(self._cache)))
+
+    def _cache_drop(self, key: str) -> None:
+        entry = self._cache.pop(key, None)
+        if entry is not None:
+            self._cache_bytes -= len(entry[1])

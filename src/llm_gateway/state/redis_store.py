@@ -317,6 +317,16 @@ class RedisStateStore(StateStore):
     async def release_lease(self, name: str, holder: str) -> None:
         await self._script("release_lease", [self._lease_prefix + name], [holder])
 
+    async def cache_get(self, key: str) -> str | None:
+        value = await self._call(self._client.get(self.key("cache", key)))
+        return str(value) if value is not None else None
+
+    async def cache_put(self, key: str, value: str, ttl_s: float) -> None:
+        # Every entry expires; Redis's own maxmemory policy may evict it sooner.
+        await self._call(
+            self._client.set(self.key("cache", key), value, px=max(1, int(ttl_s * 1000)))
+        )
+
     async def key_count(self) -> int:
         """Keys under this store's prefix (for bounds checks and ``redis-stats``)."""
         pattern = self._state_key.split(":", 1)[0] + ":*"

@@ -42,6 +42,7 @@ class LedgerRow:
     stream: bool = False
     cache_hit: bool = False
     capabilities: str | None = None
+    saved_usd: Decimal | None = None  # a cache hit: the cost of the answer it replayed
 
     def as_row(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -50,6 +51,8 @@ class LedgerRow:
         out = {name: getattr(self, name) for name in LEDGER_FIELDS}
         out["at"] = self.at.isoformat()
         out["cost_usd"] = format(self.cost_usd, "f")
+        if self.saved_usd is not None:
+            out["saved_usd"] = format(self.saved_usd, "f")
         return out
 
     def to_json_bytes(self) -> bytes:
@@ -61,6 +64,8 @@ class LedgerRow:
         values = dict(data)
         values["at"] = datetime.fromisoformat(values["at"])
         values["cost_usd"] = Decimal(values["cost_usd"])
+        if values.get("saved_usd") is not None:
+            values["saved_usd"] = Decimal(values["saved_usd"])
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

@@ -93,6 +93,8 @@ ledger = Table(
     Column("stream", Boolean, nullable=False, default=False),
     Column("cache_hit", Boolean, nullable=False, default=False),
     Column("capabilities", String(256)),
+    # A cache hit: what the answer cost when it was made (the request itself costs 0).
+    Column("saved_usd", ExactDecimal()),
     Index("ix_ledger_at", "at"),
     Index("ix_ledger_trace", "trace_id"),
 )

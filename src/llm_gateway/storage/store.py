@@ -239,6 +239,7 @@ def _sqlite_time(value: datetime) -> str:
 _LEDGER_VALUES = operator.attrgetter(*_LEDGER_COLUMNS)
 _AT = _LEDGER_COLUMNS.index("at")
 _COST = _LEDGER_COLUMNS.index("cost_usd")
+_SAVED = _LEDGER_COLUMNS.index("saved_usd")
 
 
 def _ledger_tuple(row: LedgerRow, sqlite_side: bool) -> tuple[Any, ...]:
@@ -248,6 +249,8 @@ def _ledger_tuple(row: LedgerRow, sqlite_side: bool) -> tuple[Any, ...]:
     out = list(values)
     out[_AT] = _sqlite_time(row.at)
     out[_COST] = format(row.cost_usd, "f")
+    if row.saved_usd is not None:
+        out[_SAVED] = format(row.saved_usd, "f")
     return tuple(out)
 
 
