@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
 BENCH_LOCK := requirements/bench.lock
 
-.PHONY: run test check lint typecheck audit lock bench soak faults install clean
+.PHONY: run test check lint typecheck audit lock bench soak faults bounds install clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ soak: $(BENCH_STAMP)
 # The quick form runs inside `make test` (tests/faults/).
 faults: $(STAMP)
 	$(BIN)/llm-gateway faults --full --write
+
+# Redis stays bounded over 100,000 requests (the quick form, 1,000, runs inside `make test`).
+bounds: $(STAMP)
+	GATEWAY_BOUNDS_REQUESTS=100000 $(BIN)/python -m pytest -p no:randomly \
+		tests/state/test_redis_bounds_served.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
