@@ -80,8 +80,10 @@ class Nginx:
     def access_entries(self) -> list[dict[str, str]]:
         """The access log's lines as ``{"rid", "upstream", "status", "request"}``."""
         entries = []
-        pattern = re.compile(r'"(?P<request>[^"]*)" (?P<status>\d+) .* rid=(?P<rid>\S*) '
-                             r"upstream=(?P<upstream>\S*)")
+        pattern = re.compile(
+            r'"(?P<request>[^"]*)" (?P<status>\d+) .* rid=(?P<rid>\S*) '
+            r"upstream=(?P<upstream>\S*)"
+        )
         for line in self.access_log.read_text().splitlines():
             match = pattern.search(line)
             if match:
@@ -119,9 +121,9 @@ def start_nginx(binary: str, prefix: Path, *, upstreams: list[str], port: int) -
         loopback_config(SHIPPED_CONF.read_text(), upstreams=upstreams, port=port, prefix=prefix)
     )
     check_config(binary, prefix, conf)
+    arguments = ["-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
     process = subprocess.Popen(
-        [binary, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log"),
-         "-g", "daemon off;"],
+        [binary, *arguments, "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

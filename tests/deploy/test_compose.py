@@ -102,4 +102,5 @@ def test_the_build_and_the_example_environment_match_the_repository() -> None:
 
 def test_nginx_sends_to_each_replica_on_the_gateway_port() -> None:
     upstreams = re.findall(r"^\s*server (\S+):(\d+);", NGINX_CONF.read_text(), re.MULTILINE)
-    assert upstreams == [(name, str(Settings.model_fields["GATEWAY_PORT"].default)) for name in REPLICAS]
+    port = str(Settings.model_fields["GATEWAY_PORT"].default)
+    assert upstreams == [(name, port) for name in REPLICAS]

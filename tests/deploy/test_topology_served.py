@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def test_failures_seen_on_one_replica_keep_the_others_off_the_dead_model(
         return "claude-haiku" in health["open_circuits"]
 
     for replica in (b, c):
-        wait_for(lambda u=replica.url: open_on(u), 1.0, f"circuit open on {replica.name}")
+        wait_for(partial(open_on, replica.url), 1.0, f"circuit open on {replica.name}")
     simulator.clear()
     for replica in (b, c):
         assert answering_model(replica.url, "claude-haiku") != "claude-haiku"

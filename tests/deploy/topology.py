@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def run_topology(
             stack.callback(_stop_replica, replica)
             replicas.append(replica)
         for replica in replicas:
-            wait_for(lambda r=replica: _ready(r), START_TIMEOUT_S, f"replica {replica.name} ready")
+            wait_for(partial(_ready, replica), START_TIMEOUT_S, f"replica {replica.name} ready")
         wait_for(lambda: _replica_count(replicas[0]) == 3, 5.0, "three replicas listed")
         nginx = start_nginx(
             binary, root / "nginx", upstreams=[r.address for r in replicas], port=free_port()
