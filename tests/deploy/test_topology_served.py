@@ -6,7 +6,6 @@ replica governs the next request on every replica, acknowledged; requests spread
 from __future__ import annotations
 
 import json
-import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -55,6 +54,7 @@ def test_an_override_made_on_one_replica_governs_the_next_request_on_every_repli
             headers=AUTH,
         )
         assert put.status_code == 200, put.text
+        # applied_by counts the replicas that acknowledged within 1 s (state/control.py).
         assert (put.json()["applied_by"], put.json()["replicas"]) == (3, 3)
         assert answering_model(b.url, "formatter") == "gpt-4o-mini"
         assert answering_model(c.url, "formatter") == "gpt-4o-mini"
@@ -142,18 +142,21 @@ def test_requests_through_nginx_spread_over_the_replicas_and_all_succeed(
         answers = list(pool.map(lambda _: complete(topology.url, "formatter"), range(count)))
     assert [r.status_code for r in answers] == [200] * count
     request_ids = {r.headers["x-request-id"] for r in answers}
-    served = {
-        entry["rid"]: entry["upstream"]
-        for entry in topology.nginx.access_entries()
-        if entry["rid"] in request_ids
-    }
-    # nginx made each request id, the gateway kept it: both logs name the same request.
-    assert set(served) == request_ids
+    # nginx made each request id, the gateway kept it: nginx's log names the same request.
+    # (nginx writes a line once it has sent the answer, so the last ones may come a bit later.)
+    wait_for(lambda: set(_served(topology, request_ids)) == request_ids, 5.0, "logged by nginx")
+    served = _served(topology, request_ids)
     by_replica = {topology.replica_at(address).name for address in served.values()}
     assert by_replica == {"a", "b", "c"}
     # Every replica's traces land in the one PostgreSQL database: any replica lists them all.
     trace_ids = {r.headers["x-trace-id"] for r in answers}
     wait_for(lambda: _traced(topology, trace_ids) == trace_ids, 5.0, "a trace of every request")
+
+
+def _served(topology: Topology, request_ids: set[str]) -> dict[str, str]:
+    """Request id → the replica address nginx sent it to, for those of ``request_ids`` logged."""
+    entries = topology.nginx.access_entries()
+    return {e["rid"]: e["upstream"] for e in entries if e["rid"] in request_ids}
 
 
 def _traced(topology: Topology, trace_ids: set[str]) -> set[str]:
@@ -169,8 +172,11 @@ def test_a_callers_request_id_passes_through_nginx(topology: Topology) -> None:
     response = complete(topology.url, "formatter", **{"X-Request-ID": "caller-chosen-id-42"})
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "caller-chosen-id-42"
-    entry = next(e for e in topology.nginx.access_entries() if e["rid"] == "caller-chosen-id-42")
-    assert re.fullmatch(r"127\.0\.0\.1:\d+", entry["upstream"])
+    chosen = {"caller-chosen-id-42"}
+    wait_for(lambda: _served(topology, chosen), 5.0, "logged by nginx")
+    assert _served(topology, chosen)["caller-chosen-id-42"] in {
+        r.address for r in topology.replicas
+    }
 
 
 def test_a_stream_through_nginx_is_not_buffered(topology: Topology) -> None:
