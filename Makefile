@@ -43,9 +43,9 @@ lock: $(STAMP)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra bench --python-version 3.11 \
 		-o $(BENCH_LOCK)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra deploy-tools --python-version 3.11 \
-		-o $(DEPLOY_LOCK)
+		-c $(LOCK) -o $(DEPLOY_LOCK)
 	$(BIN)/uv pip compile --quiet pyproject.toml --generate-hashes --python-version 3.11 \
-		-o $(RUNTIME_LOCK)
+		-c $(LOCK) -o $(RUNTIME_LOCK)
 
 # Known vulnerabilities of every pinned package (PyPI's advisory data; pins it has no record of
 # are listed as not audited).
