@@ -87,15 +87,45 @@ def test_every_variable_the_replicas_get_is_one_the_gateway_reads() -> None:
     assert (postgres["POSTGRES_USER"], postgres["POSTGRES_DB"]) == ("gateway", "llm_gateway")
 
 
+def interpolate(value: str, given: dict[str, str]) -> str:
+    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?message}``, with ``given`` set."""
+
+    def one(match: re.Match[str]) -> str:
+        name, operator, operand = match.group(1), match.group(2), match.group(3) or ""
+        if name in given:
+            return given[name]
+        if operator == ":?":
+            raise AssertionError(f"{name} is required: {operand}")
+        return operand
+
+    return re.sub(r"\$\{([A-Z][A-Z0-9_]*)(:-|:\?)?([^}]*)\}", one, value)
+
+
+def test_the_replicas_environment_is_one_the_gateway_accepts() -> None:
+    given = {"GATEWAY_ADMIN_TOKEN": "compose-admin-token-0123456789", "POSTGRES_PASSWORD": "pw"}
+    raw = services()["gateway-1"]["environment"]
+    env = {name: interpolate(str(value), given) for name, value in raw.items()}
+    settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
+    assert settings.GATEWAY_ENV == "production" and not settings.use_simulator
+    assert settings.database_url == "postgresql+asyncpg://gateway:pw@postgres:5432/llm_gateway"
+    assert settings.GATEWAY_PORT == 8000 and settings.config_dir == Path("/app/config")
+    try:
+        interpolate(str(raw["GATEWAY_ADMIN_TOKEN"]), {})
+    except AssertionError as exc:
+        assert "set GATEWAY_ADMIN_TOKEN in deploy/.env" in str(exc)
+    else:
+        raise AssertionError("compose must insist on GATEWAY_ADMIN_TOKEN")
+
+
 def test_the_build_and_the_example_environment_match_the_repository() -> None:
     build = yaml.safe_load(COMPOSE.read_text())["x-gateway-image"]["build"]
     context = (DEPLOY / build["context"]).resolve()
     assert context == ROOT and (context / build["dockerfile"]).is_file()
     example = (DEPLOY / ".env.example").read_text()
-    names = set(re.findall(r"^#?\s*([A-Z_]+)=", example, re.MULTILINE))
+    names = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, re.MULTILINE))
     assert names - set(Settings.model_fields) == {"POSTGRES_PASSWORD"}
-    referenced = set(re.findall(r"\$\{([A-Z_]+)[:?}-]", COMPOSE.read_text()))
-    required = set(re.findall(r"\$\{([A-Z_]+):\?", COMPOSE.read_text()))
+    referenced = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)[:?}-]", COMPOSE.read_text()))
+    required = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", COMPOSE.read_text()))
     assert required <= names, "every variable compose insists on is in .env.example"
     assert referenced >= required
 

@@ -168,6 +168,15 @@ def test_the_config_map_carries_the_policy_files_and_the_secret_the_keys(
     assert set(env) | set(secret["stringData"]) <= set(Settings.model_fields)
 
 
+def test_the_pods_environment_is_one_the_gateway_accepts(manifests: list[dict]) -> None:
+    (gateway,) = containers(one(manifests, "Deployment"))
+    env = {e["name"]: e["value"] for e in gateway["env"]}
+    settings = Settings(_env_file=None, **env, **one(manifests, "Secret")["stringData"])  # type: ignore[call-arg]
+    assert settings.GATEWAY_ENV == "production" and settings.GATEWAY_LOG_FORMAT == "json"
+    assert settings.database_url == SECRETS["DATABASE_URL"]
+    assert settings.REDIS_URL is not None
+
+
 def test_a_policy_file_given_in_values_replaces_the_shipped_one() -> None:
     text = "policies: {}\n"
     rendered = render({**VALUES, "config": {"files": {"model_policies.yaml": text}}})
