@@ -171,7 +171,8 @@ def test_the_config_map_carries_the_policy_files_and_the_secret_the_keys(
 def test_the_pods_environment_is_one_the_gateway_accepts(manifests: list[dict]) -> None:
     (gateway,) = containers(one(manifests, "Deployment"))
     env = {e["name"]: e["value"] for e in gateway["env"]}
-    settings = Settings(_env_file=None, **env, **one(manifests, "Secret")["stringData"])  # type: ignore[call-arg]
+    env.update(one(manifests, "Secret")["stringData"])
+    settings = Settings(_env_file=None, **env)  # type: ignore[call-arg]
     assert settings.GATEWAY_ENV == "production" and settings.GATEWAY_LOG_FORMAT == "json"
     assert settings.database_url == SECRETS["DATABASE_URL"]
     assert settings.REDIS_URL is not None
