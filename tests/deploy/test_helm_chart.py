@@ -148,6 +148,13 @@ def test_the_migration_is_a_hook_that_runs_before_the_pods(manifests: list[dict]
     assert env["GATEWAY_DB_AUTO_MIGRATE"] == "false"
 
 
+def test_without_the_migration_job_the_pods_migrate_at_start() -> None:
+    rendered = render({**VALUES, "migration": {"enabled": False}})
+    assert "Job" not in by_kind(rendered)
+    env = {e["name"]: e["value"] for e in containers(one(rendered, "Deployment"))[0]["env"]}
+    assert env["GATEWAY_DB_AUTO_MIGRATE"] == "true"
+
+
 def test_the_config_map_carries_the_policy_files_and_the_secret_the_keys(
     manifests: list[dict],
 ) -> None:
