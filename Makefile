@@ -7,8 +7,11 @@ STAMP := $(VENV)/.installed
 # Dependencies are pinned in requirements/*.lock (`make lock` regenerates them from pyproject.toml).
 LOCK := requirements/dev.lock
 BENCH_LOCK := requirements/bench.lock
+# What the container image installs (deploy/Dockerfile): the runtime dependencies, with hashes.
+RUNTIME_LOCK := requirements/runtime.lock
+DEPLOY_LOCK := requirements/deploy-tools.lock
 
-.PHONY: run test check lint typecheck audit lock bench soak faults bounds install clean
+.PHONY: run test check lint typecheck audit lock bench soak faults bounds install deploy-tools clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,16 +28,29 @@ $(BENCH_STAMP): $(STAMP) $(BENCH_LOCK)
 
 install: $(STAMP)
 
+# The Helm chart's renderer for tests/deploy/test_helm_chart.py (skipped without it or a helm).
+DEPLOY_STAMP := $(VENV)/.installed-deploy-tools
+
+$(DEPLOY_STAMP): $(STAMP) $(DEPLOY_LOCK)
+	$(BIN)/python -m pip install --quiet -r $(DEPLOY_LOCK)
+	@touch $(DEPLOY_STAMP)
+
+deploy-tools: $(DEPLOY_STAMP)
+
 lock: $(STAMP)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --python-version 3.11 -o $(LOCK)
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra bench --python-version 3.11 \
 		-o $(BENCH_LOCK)
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra deploy-tools --python-version 3.11 \
+		-c $(LOCK) -o $(DEPLOY_LOCK)
+	$(BIN)/uv pip compile --quiet pyproject.toml --generate-hashes --python-version 3.11 \
+		-c $(LOCK) -o $(RUNTIME_LOCK)
 
 # Known vulnerabilities of every pinned package (PyPI's advisory data; pins it has no record of
 # are listed as not audited).
 audit: $(STAMP)
-	$(BIN)/pip-audit --progress-spinner off --no-deps --disable-pip -r $(LOCK) -r $(BENCH_LOCK)
+	$(BIN)/pip-audit --progress-spinner off --no-deps --disable-pip -r $(LOCK) -r $(BENCH_LOCK) -r $(DEPLOY_LOCK)
 
 # With no provider key (in the environment or .env), serve the built-in simulated provider.
 run: $(STAMP)

@@ -7,7 +7,7 @@ import pytest
 from llm_gateway.settings import reset_settings_cache
 from llm_gateway.storage.migrate import upgrade
 
-pytest_plugins = ["llm_gateway.simulator.pytest_plugin"]
+pytest_plugins = ["llm_gateway.simulator.pytest_plugin", "tests.shared_services"]
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from tests.http.conftest import AUTH, make_settings
 from tests.http.serving import serve
-from tests.state.conftest import REDIS_URL
+from tests.shared_services import replica_settings
 
 from llm_gateway.app import create_app
 from llm_gateway.simulator.testing import SimulatorHandle
@@ -35,22 +35,14 @@ def replicas(
             shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
             home = tmp_path / name
             home.mkdir()
-            settings = make_settings(
-                home,
-                GATEWAY_SIMULATE=False,
-                OPENROUTER_API_KEY="sk-or-replica-test-0000",
-                OPENROUTER_BASE_URL=simulator.base_url,
-                GATEWAY_CONFIG_DIR=config_dir,
-                DATABASE_URL=pg_url,
-                GATEWAY_DB_AUTO_MIGRATE=True,
-                GATEWAY_LEDGER_SPOOL_DIR=home / "spool",
-                REDIS_URL=REDIS_URL,
-                GATEWAY_REDIS_PREFIX=redis_prefix,
-                GATEWAY_HEARTBEAT_S=0.2,
-                GATEWAY_MAX_RETRIES=0,
-                GATEWAY_CIRCUIT_FAILURE_THRESHOLD=2,
-                GATEWAY_CIRCUIT_COOLDOWN_S=3.0,
+            values = replica_settings(
+                home=home,
+                config_dir=config_dir,
+                upstream_url=simulator.base_url,
+                pg_url=pg_url,
+                redis_prefix=redis_prefix,
             )
+            settings = make_settings(home, **values, GATEWAY_DB_AUTO_MIGRATE=True)
             url, _ = stack.enter_context(serve(create_app(settings)))
             urls.append(url)
             config_dirs.append(config_dir)

@@ -17,7 +17,7 @@ from llm_gateway.storage.store import RecordStore
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-async def _pg_admin(sql: str) -> None:
+async def pg_admin(sql: str) -> None:
     connection = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         await connection.execute(sql)
@@ -29,17 +29,11 @@ async def _pg_admin(sql: str) -> None:
 async def own_pg_database() -> AsyncIterator[str]:
     """A database of its own on the shared local server, dropped afterwards."""
     name = f"llmg_{uuid.uuid4().hex[:12]}"
-    await _pg_admin(f'CREATE DATABASE "{name}"')
+    await pg_admin(f'CREATE DATABASE "{name}"')
     try:
         yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     finally:
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    async with own_pg_database() as url:
-        yield url
+        await pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
