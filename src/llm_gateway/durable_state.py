@@ -23,7 +23,7 @@ from llm_gateway.state import open_state_store
 from llm_gateway.state.control import ControlPlane
 from llm_gateway.storage import queries
 from llm_gateway.storage.retention import RetentionJob
-from llm_gateway.storage.runtime import DISABLED, OVERRIDE, GatewayRecords
+from llm_gateway.storage.runtime import BUDGET, DISABLED, OVERRIDE, GatewayRecords
 
 logger = logging.getLogger("llm_gateway.storage")
 
@@ -113,7 +113,11 @@ async def open_control(
         records = durable.records
 
         async def from_records() -> dict[str, dict[str, Any]]:
-            return {OVERRIDE: await records.load(OVERRIDE), DISABLED: await records.load(DISABLED)}
+            return {
+                OVERRIDE: await records.load(OVERRIDE),
+                DISABLED: await records.load(DISABLED),
+                BUDGET: await records.load(BUDGET),
+            }
 
         control.durable = from_records
 

@@ -132,6 +132,7 @@ class Plan:
     ttft_ms: float | None = None  # streams: when the first token was ready to send
     answer_text: str | None = None  # the answer's text, for traces that keep content
     cache_saved: Decimal | None = None  # answered from the cache: what the answer cost then
+    answer_headers: dict[str, str] = field(default_factory=dict)  # set by admission hooks
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the
@@ -157,3 +158,4 @@ class GatewayResponse:
     overhead_ms: float = 0.0
     duration_ms: float = 0.0
     cache: str | None = None  # "hit" or "miss" when the response cache was asked
+    headers: dict[str, str] = field(default_factory=dict)  # the admission hooks' (budgets)

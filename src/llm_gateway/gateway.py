@@ -107,6 +107,7 @@ class LLMGateway:
         self.admission: list[AdmissionHook] = admission or []
         self.records: GatewayRecords | None = None
         self.control: Any = None  # the ControlPlane sharing state with the other replicas
+        self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(
@@ -200,6 +201,7 @@ class LLMGateway:
             overhead_ms=self.overhead_ms(plan),
             duration_ms=(time.monotonic() - plan.started_at) * 1000,
             cache="miss" if ticket is not None else None,
+            headers=plan.answer_headers,
         )
 
     def stream(self, request: Mapping[str, Any], route: Route) -> GatewayStream:
@@ -303,10 +305,16 @@ class LLMGateway:
         )
 
     async def _admit(self, plan: Plan) -> None:
+        admitted: list[AdmissionHook] = []
         try:
             for hook in self.admission:
                 await hook.admit(plan)
-        except GatewayError as error:
+                admitted.append(hook)
+        except BaseException as error:
+            for hook in admitted:  # a later hook refused: release what earlier ones reserved
+                await hook.settle(plan, ZERO_COST, False)
+            if not isinstance(error, GatewayError):
+                raise
             if self.records is not None:
                 duration_ms = (time.monotonic() - plan.started_at) * 1000
                 row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")

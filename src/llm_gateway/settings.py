@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     GATEWAY_REDIS_CLUSTER: bool = False
     GATEWAY_HEARTBEAT_S: float = Field(default=1.0, gt=0, le=60)
     GATEWAY_CONTROL_RESYNC_S: float = Field(default=5.0, gt=0, le=3600)
+    # Budgets (budgets.yaml): during a state-store outage, closed refuses budgeted requests,
+    # local keeps each replica to its share of what remained
+    GATEWAY_BUDGET_FAIL_MODE: Literal["closed", "local"] = "closed"
+    GATEWAY_BUDGET_SYNC_MS: int = Field(default=200, ge=10, le=10_000)
+    GATEWAY_BUDGET_LEASE_TTL_S: float = Field(default=10.0, ge=1, le=3600)
     # The record store (ledger, traces, admin state); empty: none, everything in memory only
     DATABASE_URL: SecretStr = SecretStr("sqlite+aiosqlite:///./data/llm_gateway.sqlite3")
     GATEWAY_DB_AUTO_MIGRATE: bool = False  # PostgreSQL: migrate at start-up (SQLite always does)

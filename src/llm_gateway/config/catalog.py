@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
 
+from llm_gateway.budgets.config import NO_BUDGETS, Budgets
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 
 DEFAULT_NODE = "default"
@@ -38,6 +39,7 @@ class Catalog:
     providers: Mapping[str, ProviderConfig]
     config_dir: Path
     version: str
+    budgets: Budgets = NO_BUDGETS  # budgets.yaml (optional)
 
     @classmethod
     def from_entries(

@@ -17,6 +17,13 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from llm_gateway.budgets.config import (
+    BUDGETS_FILE,
+    NO_BUDGETS,
+    Budgets,
+    budget_reference_issues,
+    parse_budgets,
+)
 from llm_gateway.config.catalog import Catalog, ProviderConfig
 from llm_gateway.config.crosscheck import (
     BUILTIN_PROVIDERS,
@@ -59,12 +66,15 @@ def load_catalog(config_dir: Path | None = None) -> Catalog:
     digest = hashlib.sha256()
     policies_data = read_yaml(directory / POLICIES_FILE, issues, digest)
     nodes_data = read_yaml(directory / NODES_FILE, issues, digest)
+    budgets = _budgets(directory, issues, digest)
     top_p = _top_level(POLICIES_FILE, policies_data, {"policies"}, {"providers"}, issues)
     top_n = _top_level(NODES_FILE, nodes_data, {"nodes"}, set(), issues)
     providers = _section(POLICIES_FILE, top_p, "providers", ProviderSpec, issues)
     policies = _section(POLICIES_FILE, top_p, "policies", PolicySpec, issues)
     nodes = _section(NODES_FILE, top_n, "nodes", NodeSpec, issues)
-    catalog = _build(providers, policies, nodes, directory, digest.hexdigest()[:16])
+    catalog = _build(providers, policies, nodes, directory, digest.hexdigest()[:16], budgets)
+    if policies.complete and nodes.complete:
+        issues.extend(budget_reference_issues(budgets, catalog.nodes, catalog.policies))
     issues.extend(
         cross_check(
             catalog,
@@ -86,6 +96,14 @@ def validate_config_dir(config_dir: Path | None = None) -> list[ConfigIssue]:
     except ConfigError as exc:
         return exc.issues
     return []
+
+
+def _budgets(directory: Path, issues: list[ConfigIssue], digest: Any) -> Budgets:
+    """``budgets.yaml`` when the directory has one (it is optional)."""
+    path = directory / BUDGETS_FILE
+    if not path.exists():
+        return NO_BUDGETS
+    return parse_budgets(read_yaml(path, issues, digest), issues)
 
 
 def _unparsed_fallback_issues(policies: _Section) -> list[ConfigIssue]:
@@ -211,7 +229,12 @@ def format_path(loc: Sequence[Any]) -> str:
 
 
 def _build(
-    providers: _Section, policies: _Section, nodes: _Section, directory: Path, version: str
+    providers: _Section,
+    policies: _Section,
+    nodes: _Section,
+    directory: Path,
+    version: str,
+    budgets: Budgets,
 ) -> Catalog:
     configured = {name: _provider(name, spec) for name, spec in providers.valid.items()}
     return Catalog(
@@ -222,6 +245,7 @@ def _build(
         providers=MappingProxyType({**BUILTIN_PROVIDERS, **configured}),
         config_dir=directory,
         version=version,
+        budgets=budgets,
     )
 
 

@@ -20,6 +20,9 @@
     GET    /replicas                  live replicas, their versions and heartbeats
     GET    /metrics?hours=            trace metrics over a window (from the ledger)
     GET    /ledger?from=&to=          ledger rows, paged (JSON or CSV)
+    GET    /budgets                   caps, spent, reserved, remaining and reset per scope
+    PUT    /budgets/{scope}           replace a scope's caps (audited, durable, every replica)
+    DELETE /budgets/{scope}           back to budgets.yaml's caps for the scope
 
 A host application includes it as is (``app.include_router(admin_gateway_router)``).
 """
@@ -31,6 +34,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from llm_gateway.routes import (
+    admin_budgets,
     admin_catalog,
     admin_insights,
     admin_policies,
@@ -64,5 +68,6 @@ admin_gateway_router.include_router(admin_policies.router)
 admin_gateway_router.include_router(admin_records.router)
 admin_gateway_router.include_router(admin_catalog.router)
 admin_gateway_router.include_router(admin_replicas.router)
+admin_gateway_router.include_router(admin_budgets.router)
 
 __all__ = ["admin_gateway_router"]

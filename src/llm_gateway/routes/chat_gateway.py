@@ -139,6 +139,7 @@ async def chat(request: Request, node_name: str = NODE, body: ChatRequest = CHAT
         "overhead_ms": round(result.overhead_ms, 3),
     }
     headers = {"x-gateway-model": result.model.logical_id, "x-trace-id": result.trace_id}
+    headers.update(result.headers)
     return Response(orjson.dumps(answer), media_type=JSON, headers=headers)
 
 
@@ -195,6 +196,7 @@ async def _sse(
         "model": stream.model.logical_id,
     }
     headers = {"x-gateway-model": stream.model.logical_id, "x-trace-id": stream.trace_id}
+    headers.update(stream.plan.answer_headers)
     return SSEResponse(_events(stream, start), headers)
 
 

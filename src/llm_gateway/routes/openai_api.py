@@ -107,6 +107,7 @@ async def create_chat_completion(request: Request) -> Response:
     )
     if result.cache is not None:
         headers["x-gateway-cache"] = result.cache
+    headers.update(result.headers)
     return RawJSONResponse(orjson.dumps(result.body), raw_headers(headers))
 
 
@@ -175,6 +176,7 @@ async def _stream_response(
     outcome = getattr(stream, "cache_outcome", None)
     if outcome is not None:
         headers["x-gateway-cache"] = outcome
+    headers.update(stream.plan.answer_headers)
     return SSEResponse(_openai_frames(stream), headers)
 
 

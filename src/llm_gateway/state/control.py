@@ -77,6 +77,11 @@ class ControlPlane:
         self._applying_remote = False
         self._unavailable: str | None = None
         self._apply_lock = asyncio.Lock()
+        # Features with admin entries of their own in the control state (budgets): each gets
+        # ``apply_control(state)`` on every applied state and ``apply_change(kind, key, value)``
+        # for a change applied on this replica only.
+        self.followers: list[Any] = []
+        self.state: ControlState | None = None  # the last state applied
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -220,6 +225,9 @@ class ControlPlane:
             disabled = {model for model, value in state.kind(DISABLED).items() if value}
             self.gateway.signals.replace_control(overrides, disabled)
             self.applied_version = state.version
+            self.state = state
+            for follower in self.followers:
+                follower.apply_control(state)
 
     def _apply_locally(self, changes: Sequence[Change]) -> None:
         signals = self.gateway.signals
@@ -231,6 +239,8 @@ class ControlPlane:
                     signals.set_override(key, override_from(value))
             elif kind == DISABLED:
                 signals.set_disabled(key, value is not None)
+            for follower in self.followers:
+                follower.apply_change(kind, key, value)
 
     async def _await_acks(self, topic: str, wait_s: float) -> dict[str, Any]:
         deadline = time.monotonic() + wait_s

@@ -186,6 +186,10 @@ class RedisStateStore(StateStore):
     async def ping(self) -> None:
         await self._call(self._client.ping())
 
+    async def guarded(self, awaitable: Any) -> Any:
+        """Await a command of :attr:`client`; Redis errors raise StateUnavailable."""
+        return await self._call(awaitable)
+
     async def _call(self, awaitable: Any) -> Any:
         try:
             return await awaitable

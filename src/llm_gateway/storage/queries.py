@@ -125,6 +125,22 @@ async def _total_cost(store: RecordStore, connection: Any, where: list[Any]) -> 
     return total
 
 
+async def spend_since(
+    store: RecordStore,
+    since: datetime,
+    *,
+    node: str | None = None,
+    model: str | None = None,
+    client_key: str | None = None,
+) -> Decimal:
+    """Exact total cost of the ledger's rows at or after ``since`` (the budgets' rebuild)."""
+    where = _filters(since, node, model)
+    if client_key is not None:
+        where.append(ledger.c.client_key_id == client_key)
+    async with store.engine.connect() as connection:
+        return await _total_cost(store, connection, where)
+
+
 async def model_observations(store: RecordStore, hours: float) -> dict[str, dict[str, float]]:
     """Per model over the window: requests, errors, mean latency of its successful requests."""
     where = [*_filters(_since(hours), None, None), ledger.c.model.is_not(None)]
@@ -258,5 +274,6 @@ __all__ = [
     "ledger_page",
     "list_traces",
     "model_observations",
+    "spend_since",
     "trace_metrics",
 ]

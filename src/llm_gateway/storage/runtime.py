@@ -31,6 +31,7 @@ logger = logging.getLogger("llm_gateway.storage")
 OVERRIDE = "override"
 DISABLED = "disabled_model"
 FLAG = "flag"
+BUDGET = "budget"  # an admin's caps of one budget scope (replacing budgets.yaml's)
 
 
 class RecordStoreUnavailable(GatewayError):
