@@ -84,7 +84,8 @@ def resize_lease(
     cap: int, spent: int, others: int, holders: int, item: SyncItem
 ) -> tuple[int, bool]:
     """The lease to grant and whether ``need`` is met: ``want`` when it fits, else ``hold`` plus
-    ``1 / (2 * holders)`` of the room left (at least ``need`` when that fits)."""
+    ``1 / (2 * holders)`` of the room left (at least ``need`` when that fits); only ``hold`` when
+    ``need`` does not fit."""
     avail = cap - spent - others
     lease = item.hold
     if item.want > item.hold:
@@ -95,7 +96,9 @@ def resize_lease(
             lease = item.hold + room // (2 * holders)
             if lease < item.need <= avail:
                 lease = item.need
-    return lease, item.need == 0 or lease >= item.need
+    if lease < item.need:  # what is left cannot let the waiting request in: take none of it
+        return item.hold, False
+    return lease, True
 
 
 @dataclass

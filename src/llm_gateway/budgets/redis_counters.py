@@ -69,8 +69,9 @@ for i = 1, #KEYS do
       end
     end
     local ok = 1
-    if need > 0 and lease < need then
+    if lease < need then
       ok = 0
+      lease = hold
     end
     if lease > 0 then
       redis.call('HSET', k, 'l:' .. rid, lease, 'e:' .. rid, now + ttl)
