@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 from tests.state.conftest import REDIS_URL, drop_prefix
+from tests.storage.conftest import pg_url
 
 from llm_gateway.budgets.counters import BudgetCounters, MemoryBudgetCounters
 from llm_gateway.budgets.redis_counters import RedisBudgetCounters
 from llm_gateway.state.redis_store import RedisStateStore
+
+
+__all__ = ["counters", "pg_url"]
 
 
 @pytest.fixture(params=["memory", "redis"])
