@@ -14,7 +14,6 @@ from llm_gateway.budgets.counters import BudgetCounters, MemoryBudgetCounters
 from llm_gateway.budgets.redis_counters import RedisBudgetCounters
 from llm_gateway.state.redis_store import RedisStateStore
 
-
 __all__ = ["counters", "pg_url"]
 
 

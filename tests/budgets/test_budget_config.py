@@ -58,9 +58,7 @@ def test_caps_are_exact_decimals_by_scope(tmp_path: Path) -> None:
         ("gateway: [1]\n", "budgets.yaml: gateway"),
     ],
 )
-def test_a_bad_value_names_the_file_and_the_key_path(
-    tmp_path: Path, text: str, where: str
-) -> None:
+def test_a_bad_value_names_the_file_and_the_key_path(tmp_path: Path, text: str, where: str) -> None:
     issues = [str(issue) for issue in validate_config_dir(_config(tmp_path, text))]
     assert any(issue.startswith(where) for issue in issues), issues
 

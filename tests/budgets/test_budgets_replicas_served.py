@@ -20,7 +20,7 @@ import httpx
 import pytest
 import redis
 from tests.budgets.served import LONG_ANSWERS, MESSAGES, budget_row, config_with_budgets
-from tests.http.conftest import AUTH, ADMIN_TOKEN
+from tests.http.conftest import ADMIN_TOKEN, AUTH
 from tests.http.test_serve_cli import SERVE, environment, free_port
 from tests.state.own_redis import OwnRedis
 

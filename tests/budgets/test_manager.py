@@ -36,9 +36,7 @@ class Switchable(BudgetCounters):
         self.inner = MemoryBudgetCounters()
         self.down = False
 
-    async def sync(
-        self, replica: str, items: Sequence[SyncItem], ttl_s: float
-    ) -> list[SyncAnswer]:
+    async def sync(self, replica: str, items: Sequence[SyncItem], ttl_s: float) -> list[SyncAnswer]:
         if self.down:
             raise StateUnavailable("Redis test: connection refused")
         return await self.inner.sync(replica, items, ttl_s)

@@ -40,6 +40,7 @@ class LocalCounter:
     outage_share: bool = False
     renew_at: float = 0.0  # monotonic: renew the lease by then
     warned: float = 0.0  # the highest warning threshold crossed
+    _granted_before: int = 0  # the lease before the sync in flight (restored if it fails)
 
     @property
     def free(self) -> int:
@@ -66,6 +67,7 @@ class LocalCounter:
         delta = self.pending
         self.pending = 0
         self.granted -= delta
+        self._granted_before = self.granted + delta
         idle = not self.used and not self.waiting
         if idle:
             self.granted = self.reserved
@@ -80,8 +82,9 @@ class LocalCounter:
         return item, delta
 
     def restore(self, delta: int) -> None:
+        """The sync failed or found no shared counter: back to the lease held before it."""
         self.pending += delta
-        self.granted += delta
+        self.granted = self._granted_before
 
     def adopt(self, answer: SyncAnswer, renew_at: float) -> None:
         self.present = True
