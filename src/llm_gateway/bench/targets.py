@@ -119,6 +119,16 @@ def gateway_config(directory: Path, upstreams: list[Upstream]) -> None:
     )
 
 
+BUDGETS_FEATURE = "BENCH_BUDGETS"
+# Caps no bench run reaches: each request reserves and settles on four counters (the gateway's
+# hour, day and month, the default node's day).
+GENEROUS_BUDGETS = """\
+gateway: {hour: "100000", day: "100000", month: "100000"}
+nodes:
+  default: {day: "100000"}
+"""
+
+
 def gateway_endpoint(
     upstreams: list[Upstream], workdir: Path, features: Mapping[str, str], argv0: list[str]
 ) -> Endpoint:
@@ -129,6 +139,8 @@ def gateway_endpoint(
     port = free_port()
     config_dir = workdir / "gateway-config"
     gateway_config(config_dir, upstreams)
+    if features.get(BUDGETS_FEATURE) == "generous":
+        (config_dir / "budgets.yaml").write_text(GENEROUS_BUDGETS)
     env = clean_env(
         {
             "GATEWAY_CONFIG_DIR": str(config_dir),
