@@ -97,6 +97,7 @@ class BudgetManager:
         self.warnings: dict[tuple[str, str, float], int] = {}
         self.refusals: dict[tuple[str, str], int] = {}
         self.collector: Any = None  # its Prometheus collector, when registered
+        self.unsubscribe: Callable[[], None] = lambda: None  # from the registry's reloads
         self._install()
 
     # -- configuration ------------------------------------------------------------------------

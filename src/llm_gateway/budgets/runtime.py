@@ -55,7 +55,9 @@ async def open_budgets(settings: Settings, gateway: Any, control: Any) -> Budget
         sync_s=settings.GATEWAY_BUDGET_SYNC_MS / 1000,
         lease_ttl_s=settings.GATEWAY_BUDGET_LEASE_TTL_S,
     )
-    gateway.registry.subscribe(lambda catalog: manager.use_file(catalog.budgets))
+    manager.unsubscribe = gateway.registry.subscribe(
+        lambda catalog: manager.use_file(catalog.budgets)
+    )
     control.followers.append(manager)
     if control.state is not None:
         manager.apply_control(control.state)
@@ -70,6 +72,7 @@ async def open_budgets(settings: Settings, gateway: Any, control: Any) -> Budget
 async def close_budgets(gateway: Any, manager: BudgetManager) -> None:
     """Hand the settled spend over, stop syncing, detach from the gateway."""
     await manager.aclose()
+    manager.unsubscribe()
     with contextlib.suppress(ValueError):
         gateway.admission.remove(manager)
     with contextlib.suppress(KeyError):
