@@ -121,3 +121,29 @@ def test_admin_sets_and_removes_a_budget_audited_and_durable(
     set_entry = next(e for e in entries if e["action"] == "budget.set")
     assert set_entry["after"] == {"day": "2.5", "warn_at": [0.9]}
     assert set_entry["detail"] == "launch week"
+
+
+def test_a_stream_carries_the_header_and_is_charged_when_it_ends(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    config = config_with_budgets(tmp_path / "config", 'models:\n  gpt-4o-mini: {day: "5"}\n')
+    settings = budget_settings(tmp_path / "home", config, simulator.base_url)
+    with serve(create_app(settings)) as (url, _):
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/chat/completions",
+            json={
+                "model": "gpt-4o-mini",
+                "messages": [{"role": "user", "content": "hi"}],
+                "max_tokens": 30,
+                "stream": True,
+            },
+            timeout=30,
+        ) as answer:
+            assert answer.status_code == 200
+            assert answer.headers["x-gateway-budget-scope"] == "model:gpt-4o-mini; period=day"
+            assert Decimal(answer.headers["x-gateway-budget-remaining"]) < 5
+            body = b"".join(answer.iter_bytes())
+        assert b"[DONE]" in body
+        row = budget_row(budgets(url), "model:gpt-4o-mini", "day")
+        assert Decimal(row["spent"]) > 0 and row["reserved_in_flight_here"] == "0"

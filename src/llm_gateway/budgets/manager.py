@@ -183,7 +183,8 @@ class BudgetManager:
             await self._acquire(counters, estimate)
         deadline = plan.deadline_at + RESERVATION_GRACE_S
         self._live[plan.request_id] = Reservation(counters, estimate, scopes, deadline)
-        self._headers(plan, counters)
+        if plan.stream:  # its headers leave before it settles; a whole answer's after
+            self._headers(plan, counters)
 
     async def settle(self, plan: Any, cost: Any, ok: bool) -> None:
         """Release the reservation and charge the actual cost (never raises, no I/O)."""
@@ -203,7 +204,8 @@ class BudgetManager:
                     counter = self._counter(scope, period, cap, now)
                     counter.pending += actual
                     self._warn(counter)
-        self._headers(plan, reservation.counters)
+        if not plan.stream:
+            self._headers(plan, reservation.counters)
 
     def _scopes(self, plan: Any) -> tuple[str, ...]:
         caps = self._caps
