@@ -75,3 +75,17 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_budgets(tmp_path: Path) ->
     issues = registry.reload()
     assert issues and str(issues[0]).startswith("budgets.yaml: gateway.day")
     assert registry.catalog.budgets.scopes["gateway"].day == 7 and len(seen) == 1
+
+
+def test_the_fail_mode_is_closed_by_default_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from llm_gateway.errors import ConfigError
+    from llm_gateway.settings import load_settings
+
+    monkeypatch.delenv("GATEWAY_BUDGET_FAIL_MODE", raising=False)
+    assert load_settings(_env_file=None).GATEWAY_BUDGET_FAIL_MODE == "closed"
+    monkeypatch.setenv("GATEWAY_BUDGET_FAIL_MODE", "local")
+    assert load_settings(_env_file=None).GATEWAY_BUDGET_FAIL_MODE == "local"
+    monkeypatch.setenv("GATEWAY_BUDGET_FAIL_MODE", "open")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(_env_file=None)
+    assert "GATEWAY_BUDGET_FAIL_MODE" in str(refused.value)

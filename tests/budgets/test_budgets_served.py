@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.budgets.served import (
     LONG_ANSWERS,
     ask,
@@ -15,6 +16,7 @@ from tests.budgets.served import (
     budget_settings,
     budgets,
     config_with_budgets,
+    ledger_total,
     sqlite_ledger,
     wait_for,
 )
@@ -48,7 +50,7 @@ def test_a_request_past_the_cap_is_refused_without_an_upstream_call(
 
 
 def test_requests_stop_at_the_cap_and_answers_say_what_remains(
-    tmp_path: Path, simulator: SimulatorHandle
+    tmp_path: Path, simulator: SimulatorHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
     simulator.set_scenario(LONG_ANSWERS)
     config = config_with_budgets(
@@ -71,6 +73,16 @@ def test_requests_stop_at_the_cap_and_answers_say_what_remains(
         row = budget_row(budgets(url), "node:formatter", "hour")
         assert Decimal(row["spent"]) <= Decimal("0.004")
         assert row["source"] == "file" and row["warn_at"] == [0.5]
+        warned = [r.getMessage() for r in caplog.records if r.name == "llm_gateway.budgets"]
+        assert len([m for m in warned if "warning at 0.5" in m]) == 1, warned
+        metrics = httpx.get(f"{url}/metrics").text
+        assert (
+            'llm_gateway_budget_warnings_total{at="0.5",period="hour",scope="node:formatter"}'
+            in (metrics)
+        )
+        assert 'llm_gateway_budget_refusals_total{period="hour",scope="node:formatter"} 1.0' in (
+            metrics
+        )
         unbudgeted = ask(url, "gpt-4o-mini")  # the default node has no budget
         assert unbudgeted.status_code == 200 and "x-gateway-budget-remaining" not in (
             unbudgeted.headers
@@ -147,3 +159,20 @@ def test_a_stream_carries_the_header_and_is_charged_when_it_ends(
         assert b"[DONE]" in body
         row = budget_row(budgets(url), "model:gpt-4o-mini", "day")
         assert Decimal(row["spent"]) > 0 and row["reserved_in_flight_here"] == "0"
+
+
+def test_without_redis_a_restart_rebuilds_the_spend_from_the_ledger(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    config = config_with_budgets(tmp_path / "config", 'gateway: {month: "5"}\n')
+    settings = budget_settings(tmp_path / "home", config, simulator.base_url)
+    with serve(create_app(settings)) as (url, _):
+        for _ in range(3):
+            assert ask(url).status_code == 200
+        before = Decimal(budget_row(budgets(url), "gateway", "month")["spent"])
+    assert before > 0
+    with serve(create_app(settings)) as (url, _):  # memory counters: a new process's are empty
+        after = Decimal(budget_row(budgets(url), "gateway", "month")["spent"])
+    rows = sqlite_ledger(tmp_path / "home" / "records.sqlite3")
+    assert abs(after - ledger_total(rows)) <= Decimal("1e-9")  # one rounding, to nano-USD
+    assert abs(after - before) <= Decimal("1e-9") * len(rows)
