@@ -80,6 +80,21 @@ def _shared_state(gateway: LLMGateway) -> dict[str, Any]:
         }
         if reason:
             problems.append(f"state store unavailable: {reason}; serving from the last known state")
+    budgets = getattr(gateway, "budgets", None)
+    if budgets is not None and budgets.budgets:
+        state["budgets"] = {
+            "status": "unavailable" if budgets.unavailable else "ok",
+            "fail_mode": budgets.fail_mode,
+        }
+        if budgets.unavailable:
+            problems.append(
+                "budget counters unavailable: "
+                + (
+                    "budgeted requests are refused (GATEWAY_BUDGET_FAIL_MODE=closed)"
+                    if budgets.fail_mode == "closed"
+                    else "each replica enforces its share (GATEWAY_BUDGET_FAIL_MODE=local)"
+                )
+            )
     records = getattr(gateway, "records", None)
     if records is not None:
         writer = records.writer

@@ -72,6 +72,9 @@ def test_a_redis_outage_under_each_fail_mode(
                 if answer.status_code != 200:
                     break
             refusal = answer.json()["error"]
+            health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH).json()
+            assert health["state"]["budgets"] == {"status": "unavailable", "fail_mode": mode}
+            assert any("budget counters unavailable" in w for w in health["warnings"])
             if mode == "closed":
                 assert answer.status_code == 503 and refusal["code"] == "budget_unavailable"
                 before = len(simulator.attempts())

@@ -172,3 +172,20 @@ async def test_local_keeps_each_replica_to_its_share_of_what_remained(tmp_path: 
     await manager.sync_now()
     [view] = await counters.inner.read([counter.key])
     assert view is not None and view.spent + third <= counter.cap
+
+
+async def test_closed_sees_the_counters_come_back_without_a_request(tmp_path: Path) -> None:
+    gateway = _gateway(tmp_path, 'gateway: {day: "10"}\n')
+    counters = Switchable()
+    manager = _manager(gateway, counters, "closed")
+    await gateway.complete({"messages": MESSAGES, "max_tokens": 20}, Route())
+    await manager.sync_now()
+    await manager.sync_now()  # idle now: nothing due
+    counters.down = True
+    with pytest.raises(BudgetUnavailable):  # found out by a request that needed a sync
+        for _ in range(1000):
+            await gateway.complete({"messages": MESSAGES, "max_tokens": 20}, Route())
+    counters.down = False
+    await manager.sync_now()  # the periodic sync, no request asking
+    assert manager.unavailable is None
+    await gateway.complete({"messages": MESSAGES, "max_tokens": 20}, Route())

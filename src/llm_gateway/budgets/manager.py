@@ -369,7 +369,10 @@ class BudgetManager:
     async def _sync_once(self, *, again: bool = True) -> None:
         now = time.monotonic()
         self._sweep(now)
-        sent = [(c, *c.prepare()) for c in list(self._counters.values()) if c.due(now)]
+        # During an outage every counter is tried, so that recovery is seen without a request
+        # (closed mode refuses before any request would ask for a sync).
+        probing = self.unavailable is not None
+        sent = [(c, *c.prepare()) for c in list(self._counters.values()) if probing or c.due(now)]
         if not sent:
             self._retire()
             return
