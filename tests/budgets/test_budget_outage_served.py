@@ -23,7 +23,7 @@ from tests.budgets.served import (
 )
 from tests.http.conftest import AUTH
 from tests.http.serving import serve
-from tests.state.own_redis import OwnRedis
+from tests.state.own_redis import OwnRedis, free_port
 
 from llm_gateway.app import create_app
 from llm_gateway.simulator.testing import SimulatorHandle
@@ -103,3 +103,28 @@ def test_a_redis_outage_under_each_fail_mode(
             wait_for(rebuilt_equals_ledger)
     finally:
         own.kill()
+
+
+def test_a_replica_starting_without_redis_enforces_the_stored_admin_budgets(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    config = config_with_budgets(tmp_path / "config", 'gateway: {month: "100"}\n')
+    home = tmp_path / "home"
+    with serve(create_app(budget_settings(home, config, simulator.base_url))) as (url, _):
+        put = httpx.put(
+            f"{url}/api/admin/gateway/budgets/model:gpt-4o-mini",
+            json={"day": "0.0000001"},
+            headers=AUTH,
+        )
+        assert put.status_code == 200, put.text
+    dead = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    settings = budget_settings(home, config, simulator.base_url, REDIS_URL=dead)
+    with serve(create_app(settings)) as (url, _):
+        listing = budgets(url)
+        assert listing["available"] is False
+        assert listing["admin"] == {"model:gpt-4o-mini": {"day": "0.0000001"}}
+        refused = ask(url)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == (
+            "budget_unavailable"
+        )
+    assert simulator.attempts() == []

@@ -15,6 +15,7 @@ from llm_gateway.budgets.manager import BudgetManager
 from llm_gateway.budgets.metrics import BudgetCollector
 from llm_gateway.settings import Settings
 from llm_gateway.storage import queries
+from llm_gateway.storage.runtime import BUDGET
 
 _FLUSH_TIMEOUT_S = 2.0
 
@@ -61,6 +62,10 @@ async def open_budgets(settings: Settings, gateway: Any, control: Any) -> Budget
     control.followers.append(manager)
     if control.state is not None:
         manager.apply_control(control.state)
+    elif records is not None:  # the state store is down at start: the record store's entries
+        with contextlib.suppress(Exception):
+            for scope, value in (await records.load(BUDGET)).items():
+                manager.apply_change(BUDGET, scope, value)
     gateway.admission.insert(0, manager)
     gateway.budgets = manager
     manager.collector = BudgetCollector(manager)
