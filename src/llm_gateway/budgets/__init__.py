@@ -8,6 +8,8 @@ through leases on the state store.
     redis_counters.py  the same algorithm as Lua scripts on Redis
     local.py           one replica's lease on one counter
     estimate.py        what a request may cost (its reservation)
-    manager.py         the admission hook: reserve, settle, sync, rebuild, fail modes
+    manager.py         the admission hook: reserve, settle, refuse, warn
+    syncer.py          syncs with the shared counters, rebuilds from the ledger, fail modes
+    report.py          GET /budgets
     runtime.py         wiring into a serving gateway
 """

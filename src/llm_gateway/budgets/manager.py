@@ -8,11 +8,10 @@
     settle(...)   release the reservation, charge the actual cost (the model scope of the model
                   that answered only), locally; the next sync moves it to the shared counters
 
-A background task syncs every ``sync_s``: settled spend moves into the shared counters, leases
-are renewed, grown by a slice while in use, returned when idle. Reservations whose request died
-without settling are released after its deadline (plus a grace). A shared counter that does not
-exist (a new period, or the state store lost its data) is rebuilt from the ledger's spend of the
-period. While the state store is unreachable: ``closed`` refuses every budgeted request,
+A background task syncs every ``sync_s`` (:mod:`.syncer`: settled spend handed over, leases
+renewed, grown while in use, returned when idle; counters rebuilt from the ledger; the fail
+modes). Reservations whose request died without settling are released after its deadline (plus
+a grace). While the state store is unreachable: ``closed`` refuses every budgeted request,
 ``local`` keeps each replica to its lease plus its share of what was left unleased.
 """
 
@@ -22,10 +21,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from llm_gateway.budgets.config import (
@@ -41,11 +39,11 @@ from llm_gateway.budgets.estimate import ReservationEstimator, answering_model
 from llm_gateway.budgets.local import LocalCounter
 from llm_gateway.budgets.periods import Period, period_window
 from llm_gateway.budgets.refusals import BudgetRefused, BudgetUnavailable
-from llm_gateway.state.base import StateUnavailable
+from llm_gateway.budgets.report import budget_report
+from llm_gateway.budgets.syncer import CounterSync, LedgerSpend
 
 logger = logging.getLogger("llm_gateway.budgets")
 
-LedgerSpend = Callable[[str, datetime], Awaitable[Decimal]]
 RESERVATION_GRACE_S = 30.0
 _ACQUIRE_ROUNDS = 4
 REMAINING_HEADER = "x-gateway-budget-remaining"
@@ -77,9 +75,7 @@ class BudgetManager:
         self.store = counters
         self.replica_id = replica_id
         self.fail_mode = fail_mode
-        self._ledger_spend = ledger_spend
         self._sync_s = sync_s
-        self._lease_ttl_s = lease_ttl_s
         self._file = budgets
         self.admin: dict[str, ScopeSpec] = {}
         self.budgets = budgets
@@ -88,12 +84,18 @@ class BudgetManager:
         self._counters: dict[str, LocalCounter] = {}
         self._current: dict[tuple[str, Period], LocalCounter] = {}
         self._live: dict[str, Reservation] = {}
-        self._lock = asyncio.Lock()
-        self._next: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._spawned: set[asyncio.Task[None]] = set()
         self._swept_at = 0.0
-        self.unavailable: str | None = None
+        self.syncer = CounterSync(
+            counters,
+            self._counters,
+            self._current,
+            replica_id=replica_id,
+            fail_mode=fail_mode,
+            ledger_spend=ledger_spend,
+            lease_ttl_s=lease_ttl_s,
+            before_sync=self._sweep,
+        )
         self.warnings: dict[tuple[str, str, float], int] = {}
         self.refusals: dict[tuple[str, str], int] = {}
         self.collector: Any = None  # its Prometheus collector, when registered
@@ -320,7 +322,7 @@ class BudgetManager:
         headers[SCOPE_HEADER] = f"{tightest.scope}; period={tightest.period.value}"
 
     def _warn(self, counter: LocalCounter) -> None:
-        thresholds = self._thresholds(counter.scope)
+        thresholds = self.thresholds(counter.scope)
         if not thresholds or counter.cap <= 0:
             return
         used = (counter.spent + counter.pending) / counter.cap
@@ -340,93 +342,25 @@ class BudgetManager:
             counter.warned,
         )
 
-    def _thresholds(self, scope: str) -> tuple[float, ...]:
+    def thresholds(self, scope: str) -> tuple[float, ...]:
         spec = self.budgets.scopes.get(scope)
         if spec is not None and spec.warn_at is not None:
             return spec.warn_at
         return self.budgets.warn_at
 
-    # -- syncing --------------------------------------------------------------------------------
+    # -- syncing and reports ------------------------------------------------------------------
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the shared counters do not answer (None when they do)."""
+        return self.syncer.unavailable
 
     async def sync_now(self) -> None:
-        """Wait for a sync that starts after this call (one shared by every caller meanwhile)."""
-        if self._next is None:
-            self._next = asyncio.get_running_loop().create_future()
-            task = asyncio.get_running_loop().create_task(self._sync_chain())
-            self._spawned.add(task)
-            task.add_done_callback(self._spawned.discard)
-        await asyncio.shield(self._next)
-
-    async def _sync_chain(self) -> None:
-        async with self._lock:
-            waiting, self._next = self._next, None
-            try:
-                await self._sync_once()
-            finally:
-                if waiting is not None and not waiting.done():
-                    waiting.set_result(None)
-
-    async def _sync_once(self, *, again: bool = True) -> None:
-        now = time.monotonic()
-        self._sweep(now)
-        # During an outage every counter is tried, so that recovery is seen without a request
-        # (closed mode refuses before any request would ask for a sync).
-        probing = self.unavailable is not None
-        sent = [(c, *c.prepare()) for c in list(self._counters.values()) if probing or c.due(now)]
-        if not sent:
-            self._retire()
-            return
-        try:
-            answers = await self.store.sync(
-                self.replica_id, [item for _, item, _ in sent], self._lease_ttl_s
-            )
-        except StateUnavailable as exc:
-            for counter, _, delta in sent:
-                counter.restore(delta)
-            self._outage(str(exc))
-            return
-        self._available()
-        renew_at = time.monotonic() + self._lease_ttl_s / 3
-        missing = []
-        for (counter, _, delta), answer in zip(sent, answers, strict=True):
-            if answer.present:
-                counter.adopt(answer, renew_at)
-            else:
-                counter.restore(delta)
-                counter.present = False
-                missing.append((counter, delta))
-        for counter, delta in missing:
-            await self._rebuild(counter, delta)
-        if missing and again:
-            await self._sync_once(again=False)  # adopt the rebuilt counters now
-        self._retire()
-
-    async def _rebuild(self, counter: LocalCounter, delta: int) -> None:
-        """Create the shared counter with the ledger's spend of its period so far."""
-        spent = 0
-        if self._ledger_spend is not None:
-            try:
-                spent = to_units(await self._ledger_spend(counter.scope, counter.start))
-            except Exception as exc:
-                logger.error(
-                    "budget %s: cannot read its spend from the ledger (%s); not rebuilt",
-                    counter.key,
-                    exc,
-                )
-                return
-        try:
-            created = await self.store.init(counter.key, spent, counter.end_ts)
-        except StateUnavailable as exc:
-            self._outage(str(exc))
-            return
-        if created:
-            if delta:  # settled here, flushed to the ledger before it was read: counted there
-                counter.pending -= delta
-                counter.granted -= delta
-            logger.info("budget %s rebuilt from the ledger: %s USD spent", counter.key, _usd(spent))
+        """Wait for a sync that starts after this call (see :class:`CounterSync`)."""
+        await self.syncer.sync_now()
 
     def _sweep(self, now: float) -> None:
-        """Release reservations of requests that died without settling."""
+        """Release reservations of requests that died without settling (before each sync)."""
         if now - self._swept_at < 1.0:
             return
         self._swept_at = now
@@ -436,85 +370,17 @@ class BudgetManager:
                 for counter in reservation.counters:
                     counter.reserved -= reservation.estimate
 
-    def _retire(self) -> None:
-        """Forget counters of past periods once nothing is held or owed on them."""
-        now = time.time()
-        for key, counter in list(self._counters.items()):
-            if (
-                counter.end_ts <= now
-                and not counter.reserved
-                and not counter.pending
-                and not counter.granted
-            ):
-                del self._counters[key]
-                if self._current.get((counter.scope, counter.period)) is counter:
-                    del self._current[(counter.scope, counter.period)]
-
-    def _outage(self, reason: str) -> None:
-        if self.unavailable is None:
-            logger.error(
-                "budget counters unavailable (%s): %s",
-                reason,
-                "refusing budgeted requests (GATEWAY_BUDGET_FAIL_MODE=closed)"
-                if self.fail_mode == "closed"
-                else "each replica enforces its share of what remained "
-                "(GATEWAY_BUDGET_FAIL_MODE=local)",
-            )
-        self.unavailable = reason
-        if self.fail_mode == "local":
-            for counter in self._counters.values():
-                counter.take_outage_share()
-
-    def _available(self) -> None:
-        if self.unavailable is not None:
-            logger.warning("budget counters available again: spend handed over")
-            self.unavailable = None
-            for counter in self._counters.values():
-                counter.outage_share = False
-
-    # -- reports ----------------------------------------------------------------------------------
-
-    async def report(self) -> list[dict[str, Any]]:
-        """Every capped scope and period now: cap, spent, reserved, remaining, reset (the
-        shared counters, after handing this replica's settled spend over)."""
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.sync_now(), 5.0)
-        now = time.time()
-        counters = [
+    def current_counters(self, now: float) -> list[LocalCounter]:
+        """This period's counter of every capped scope and period."""
+        return [
             self._counter(scope, period, cap, now)
             for scope, periods in self._caps.items()
             for period, cap in periods
         ]
-        views = await self.store.read([c.key for c in counters])
-        for counter, view in zip(counters, views, strict=True):
-            if view is None:
-                await self._rebuild(counter, 0)
-        if any(view is None for view in views):
-            views = await self.store.read([c.key for c in counters])
-        rows = []
-        for counter, view in zip(counters, views, strict=True):
-            spent = view.spent if view else 0
-            leased = view.leased if view else 0
-            rows.append(
-                {
-                    "scope": counter.scope,
-                    "period": counter.period.value,
-                    "source": "admin" if counter.scope in self.admin else "file",
-                    "currency": "USD",
-                    "cap": _usd(counter.cap),
-                    "spent": _usd(spent),
-                    "reserved": _usd(leased),
-                    "reserved_in_flight_here": _usd(counter.reserved),
-                    "remaining": _usd(max(0, counter.cap - spent - leased)),
-                    "reset_at": datetime.fromtimestamp(counter.end_ts, UTC).isoformat(
-                        timespec="seconds"
-                    ),
-                    "reset_in_s": max(0, round(counter.end_ts - now)),
-                    "replicas_holding": view.holders if view else 0,
-                    "warn_at": list(self._thresholds(counter.scope)),
-                }
-            )
-        return rows
+
+    async def report(self) -> list[dict[str, Any]]:
+        """``GET /budgets``' rows (:func:`~llm_gateway.budgets.report.budget_report`)."""
+        return await budget_report(self)
 
     @property
     def counters(self) -> Mapping[str, LocalCounter]:

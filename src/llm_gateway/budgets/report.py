@@ -1,0 +1,57 @@
+"""``GET /budgets``: every capped scope and period as the shared counters hold it now."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from llm_gateway.budgets.config import from_units
+
+_SYNC_WAIT_S = 5.0
+
+
+async def budget_report(manager: Any) -> list[dict[str, Any]]:
+    """Cap, spent, reserved (every replica's leases), remaining and reset per scope and period,
+    after handing this replica's settled spend over; a counter that does not exist yet is
+    rebuilt from the ledger first. Raises StateUnavailable when the counters do not answer."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(manager.sync_now(), _SYNC_WAIT_S)
+    now = time.time()
+    counters = manager.current_counters(now)
+    views = await manager.store.read([c.key for c in counters])
+    if any(view is None for view in views):
+        for counter, view in zip(counters, views, strict=True):
+            if view is None:
+                await manager.syncer.rebuild(counter, 0)
+        views = await manager.store.read([c.key for c in counters])
+    rows = []
+    for counter, view in zip(counters, views, strict=True):
+        spent = view.spent if view else 0
+        leased = view.leased if view else 0
+        rows.append(
+            {
+                "scope": counter.scope,
+                "period": counter.period.value,
+                "source": "admin" if counter.scope in manager.admin else "file",
+                "currency": "USD",
+                "cap": _usd(counter.cap),
+                "spent": _usd(spent),
+                "reserved": _usd(leased),
+                "reserved_in_flight_here": _usd(counter.reserved),
+                "remaining": _usd(max(0, counter.cap - spent - leased)),
+                "reset_at": datetime.fromtimestamp(counter.end_ts, UTC).isoformat(
+                    timespec="seconds"
+                ),
+                "reset_in_s": max(0, round(counter.end_ts - now)),
+                "replicas_holding": view.holders if view else 0,
+                "warn_at": list(manager.thresholds(counter.scope)),
+            }
+        )
+    return rows
+
+
+def _usd(units: int) -> str:
+    return f"{from_units(units):f}"
