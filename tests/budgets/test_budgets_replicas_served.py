@@ -154,6 +154,11 @@ def test_a_budget_holds_across_replicas_and_survives_a_redis_flush(
     spent = Decimal(row["spent"])
     total, rows = asyncio.run(_ledger_spend(pg_url))
     assert rows == CONCURRENT + 1  # every request has its ledger row, refused ones included
+    print(
+        f"\nbudget over 2 replicas, {CONCURRENT} concurrent: cap {cap} USD ({N} estimates of "
+        f"{estimate}), {len(ok)} admitted, {len(refused)} refused, spent {total} "
+        f"(overshoot {max(Decimal(0), total - cap)})"
+    )
     assert spent - cap <= estimate  # the overshoot is at most one estimate
     assert total - cap <= estimate
     assert total > cap / 2  # and the budget was used, not refused early
