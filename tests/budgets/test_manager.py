@@ -189,3 +189,24 @@ async def test_closed_sees_the_counters_come_back_without_a_request(tmp_path: Pa
     await manager.sync_now()  # the periodic sync, no request asking
     assert manager.unavailable is None
     await gateway.complete({"messages": MESSAGES, "max_tokens": 20}, Route())
+
+
+async def test_the_estimate_takes_the_dearest_model_the_chain_can_reach(tmp_path: Path) -> None:
+    gateway = _gateway(tmp_path, 'gateway: {day: "10"}\n')
+    plan = gateway.planned(
+        {"messages": MESSAGES, "max_tokens": 100, "model": "gpt-4o-mini"},
+        Route(requested_model="gpt-4o-mini"),
+        stream=False,
+    )
+    candidates = plan.selection.candidates
+    assert len(candidates) > 1
+    budgets = gateway.registry.catalog.budgets
+    from llm_gateway.budgets.config import to_units
+    from llm_gateway.budgets.estimate import ReservationEstimator
+    from llm_gateway.cost import estimate_cost
+
+    each = [to_units(estimate_cost(p, plan.input_tokens, 100)) for p in candidates]
+    assert max(each) > each[0]  # a fallback is dearer than the primary
+    assert ReservationEstimator().reserve(plan, budgets, ("gateway",)) == max(each)
+    primary_only = ReservationEstimator(fallbacks=False)
+    assert primary_only.reserve(plan, budgets, ("gateway",)) == each[0]

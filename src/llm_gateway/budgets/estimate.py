@@ -17,7 +17,8 @@ _CACHE_LIMIT = 4096
 class ReservationEstimator:
     """Estimates in nano-USD, cached per (chain, input tokens, output tokens)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, fallbacks: bool = True) -> None:
+        self.fallbacks = fallbacks  # False (GATEWAY_FALLBACK_ENABLED=false): the primary only
         self._cache: dict[tuple[int, int, int], tuple[Any, int]] = {}
 
     def reserve(self, plan: Any, budgets: Budgets, scopes: tuple[str, ...]) -> int:
@@ -40,7 +41,7 @@ class ReservationEstimator:
                     min(output, policy.max_output_tokens or output),
                 )
             )
-            for policy in candidates
+            for policy in (candidates if self.fallbacks else candidates[:1])
         )
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()

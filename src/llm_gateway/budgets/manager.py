@@ -71,6 +71,7 @@ class BudgetManager:
         ledger_spend: LedgerSpend | None = None,
         sync_s: float = 0.2,
         lease_ttl_s: float = 10.0,
+        fallbacks: bool = True,
     ) -> None:
         self.store = counters
         self.replica_id = replica_id
@@ -80,7 +81,7 @@ class BudgetManager:
         self.admin: dict[str, ScopeSpec] = {}
         self.budgets = budgets
         self._caps: dict[str, tuple[tuple[Period, int], ...]] = {}
-        self._estimator = ReservationEstimator()
+        self._estimator = ReservationEstimator(fallbacks=fallbacks)
         self._counters: dict[str, LocalCounter] = {}
         self._current: dict[tuple[str, Period], LocalCounter] = {}
         self._live: dict[str, Reservation] = {}
@@ -222,7 +223,8 @@ class BudgetManager:
             key = f"key:{route.api_key_id}"
             if key in caps:
                 found.append(key)
-        for policy in plan.selection.candidates:
+        candidates = plan.selection.candidates
+        for policy in candidates if self._estimator.fallbacks else candidates[:1]:
             model = f"model:{policy.logical_id}"
             if model in caps:
                 found.append(model)

@@ -55,6 +55,7 @@ async def open_budgets(settings: Settings, gateway: Any, control: Any) -> Budget
         ledger_spend=ledger_spend(records) if records is not None else None,
         sync_s=settings.GATEWAY_BUDGET_SYNC_MS / 1000,
         lease_ttl_s=settings.GATEWAY_BUDGET_LEASE_TTL_S,
+        fallbacks=settings.GATEWAY_FALLBACK_ENABLED,
     )
     manager.unsubscribe = gateway.registry.subscribe(
         lambda catalog: manager.use_file(catalog.budgets)
