@@ -14,6 +14,7 @@ import pytest
 from tests.budgets.served import config_with_budgets
 from tests.http.conftest import SimulatedProviders, make_settings
 
+from llm_gateway.budgets.config import to_units
 from llm_gateway.budgets.counters import (
     BudgetCounters,
     CounterView,
@@ -21,8 +22,10 @@ from llm_gateway.budgets.counters import (
     SyncAnswer,
     SyncItem,
 )
+from llm_gateway.budgets.estimate import ReservationEstimator
 from llm_gateway.budgets.manager import BudgetManager
 from llm_gateway.budgets.refusals import BudgetRefused, BudgetUnavailable
+from llm_gateway.cost import estimate_cost
 from llm_gateway.errors import RateLimited
 from llm_gateway.gateway import LLMGateway, Route, build_gateway
 from llm_gateway.state.base import StateUnavailable
@@ -201,10 +204,6 @@ async def test_the_estimate_takes_the_dearest_model_the_chain_can_reach(tmp_path
     candidates = plan.selection.candidates
     assert len(candidates) > 1
     budgets = gateway.registry.catalog.budgets
-    from llm_gateway.budgets.config import to_units
-    from llm_gateway.budgets.estimate import ReservationEstimator
-    from llm_gateway.cost import estimate_cost
-
     each = [to_units(estimate_cost(p, plan.input_tokens, 100)) for p in candidates]
     assert max(each) > each[0]  # a fallback is dearer than the primary
     assert ReservationEstimator().reserve(plan, budgets, ("gateway",)) == max(each)
