@@ -1,5 +1,5 @@
 """The budget counters' contract runs on the memory backend and on the real local Redis (a key
-prefix of the test's own, deleted afterwards)."""
+prefix of the test's own, deleted afterwards). ``pg_url`` comes from tests/shared_services.py."""
 
 from __future__ import annotations
 
@@ -7,14 +7,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.state.conftest import REDIS_URL, drop_prefix
-from tests.storage.conftest import pg_url
+from tests.shared_services import REDIS_URL, drop_prefix
 
 from llm_gateway.budgets.counters import BudgetCounters, MemoryBudgetCounters
 from llm_gateway.budgets.redis_counters import RedisBudgetCounters
 from llm_gateway.state.redis_store import RedisStateStore
-
-__all__ = ["counters", "pg_url"]
 
 
 @pytest.fixture(params=["memory", "redis"])
