@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+from tests.shared_services import REDIS_URL
+
 from llm_gateway.budgets.counters import BudgetCounters, SyncItem
+from llm_gateway.budgets.redis_counters import RedisBudgetCounters
+from llm_gateway.state.redis_store import RedisStateStore
 
 KEY = "gateway|day:2026-12-03"
 LATER = time.time() + 3600
@@ -82,3 +86,20 @@ async def test_one_sync_serves_many_counters_and_a_zero_lease_is_forgotten(
     views = await counters.read([KEY, other])
     assert views[0] is not None and views[0].leased == 0 and views[0].holders == 0
     assert views[1] is not None and views[1].leased == 5
+
+
+async def test_on_redis_a_sync_counts_the_live_replicas_idle_ones_included(
+    redis_prefix: str,
+) -> None:
+    store = RedisStateStore(REDIS_URL, prefix=redis_prefix)
+    try:
+        counters = RedisBudgetCounters(store)
+        for replica in ("a", "b", "c"):  # three live replicas, only one of them holds a lease
+            await store.heartbeat(replica, {}, ttl_s=30)
+        await store.heartbeat("gone", {}, ttl_s=0.01)
+        await asyncio.sleep(0.05)
+        await counters.init(KEY, 0, LATER)
+        [a] = await counters.sync("a", [SyncItem(KEY, 100, want=10)], 10)
+        assert a.holders == 1 and a.replicas == 3
+    finally:
+        await store.aclose()

@@ -43,7 +43,8 @@ class SyncItem:
 class SyncAnswer:
     """``present`` False: the counter does not exist (nothing was changed). Else the lease now
     held, the counter's spend, the other replicas' live leases and how many replicas (this one
-    included) hold one, and whether ``need`` was met."""
+    included) hold one, whether ``need`` was met, and how many replicas of the deployment are
+    alive (their heartbeats; at least the holders)."""
 
     present: bool
     lease: int = 0
@@ -51,6 +52,7 @@ class SyncAnswer:
     others: int = 0
     holders: int = 1
     ok: bool = True
+    replicas: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +147,7 @@ class MemoryBudgetCounters(BudgetCounters):
                 counter.leases[replica] = (lease, now + ttl_s)
             else:
                 counter.leases.pop(replica, None)
-            answers.append(SyncAnswer(True, lease, counter.spent, others, holders, ok))
+            answers.append(SyncAnswer(True, lease, counter.spent, others, holders, ok, holders))
         return answers
 
     async def init(self, key: str, spent: int, expire_at: float) -> bool:

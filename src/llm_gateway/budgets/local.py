@@ -35,6 +35,7 @@ class LocalCounter:
     spent: int = 0
     others: int = 0
     holders: int = 1
+    replicas: int = 1  # live replicas of the deployment at the last sync
     present: bool = False  # the shared counter answered at least once
     refused: bool = False  # the last sync could not let a waiting admission in
     outage_share: bool = False
@@ -92,13 +93,15 @@ class LocalCounter:
         self.spent = answer.spent
         self.others = answer.others
         self.holders = answer.holders
+        self.replicas = answer.replicas
         self.refused = not answer.ok
         self.renew_at = renew_at
 
     def take_outage_share(self) -> None:
         """Shared counters unreachable (fail mode ``local``): add this replica's share of what
-        was left unleased at the last sync, once per outage."""
+        was left unleased at the last sync — divided among the deployment's live replicas, idle
+        ones included — once per outage."""
         if self.present and not self.outage_share:
             unleased = self.cap - self.spent - self.others - self.granted
-            self.granted += max(0, unleased) // max(1, self.holders)
+            self.granted += max(0, unleased) // max(1, self.holders, self.replicas)
             self.outage_share = True

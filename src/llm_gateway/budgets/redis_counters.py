@@ -1,7 +1,9 @@
 """The budget counters on Redis: one hash per (scope, period) under the state store's prefix
 (``{llmg}:budget:<scope>|<period id>``: the hash tag keeps every key in one slot, so one script
 may sync many counters), fields ``spent`` and, per replica, ``l:<id>`` (lease) and ``e:<id>``
-(its expiry, Redis time). The hash expires an hour after its period ends.
+(its expiry, Redis time). The hash expires an hour after its period ends. A sync also counts
+the live replicas of the state store's heartbeat set (same slot), for the ``local`` fail mode's
+shares.
 
 The scripts are :mod:`.counters`' algorithm; amounts are whole nano-USD, below 2^53 (caps are
 at most 1e6 USD), so Lua's numbers hold them exactly.
@@ -20,14 +22,16 @@ from llm_gateway.budgets.counters import (
     SyncItem,
 )
 
-# KEYS: counters; ARGV: replica, ttl ms, then per key: cap, delta, hold, want, need
+# KEYS: counters, then the replicas' heartbeat set; ARGV: replica, ttl ms, then per key: cap,
+# delta, hold, want, need
 _SYNC = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local rid = ARGV[1]
 local ttl = tonumber(ARGV[2])
+local live = redis.call('ZCOUNT', KEYS[#KEYS], now / 1000, '+inf')
 local out = {}
-for i = 1, #KEYS do
+for i = 1, #KEYS - 1 do
   local k = KEYS[i]
   local b = 2 + (i - 1) * 5
   local cap = tonumber(ARGV[b + 1])
@@ -78,7 +82,7 @@ for i = 1, #KEYS do
     else
       redis.call('HDEL', k, 'l:' .. rid, 'e:' .. rid)
     end
-    out[i] = {1, lease, spent, others, holders, ok}
+    out[i] = {1, lease, spent, others, holders, ok, math.max(live, holders)}
   end
 end
 return out
@@ -142,10 +146,10 @@ class RedisBudgetCounters(BudgetCounters):
         args: list[Any] = [replica, max(1, int(ttl_s * 1000))]
         for item in items:
             args += [item.cap, item.delta, item.hold, item.want, item.need]
-        keys = [self._key(item.key) for item in items]
+        keys = [self._key(item.key) for item in items] + [self._store.key("replicas")]
         raw = await self._store.guarded(self._sync(keys=keys, args=args))
         return [
-            SyncAnswer(True, int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(int(r[5])))
+            SyncAnswer(True, int(r[1]), int(r[2]), int(r[3]), int(r[4]), bool(int(r[5])), int(r[6]))
             if int(r[0])
             else SyncAnswer(False)
             for r in raw
