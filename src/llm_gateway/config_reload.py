@@ -22,7 +22,16 @@ _RELOADS = asyncio.Lock()  # one reload at a time: the second sees the first's r
 async def reload_files(gateway: Any, force: bool) -> list[str]:
     """Swap in the files' current content; raise AdminRequestRejected and keep the old config
     on any issue. Returns the problems forced past (empty when none)."""
-    registry = gateway.registry
+    try:
+        problems = await _reload(gateway.registry, force)
+    except GatewayError:
+        gateway.metrics.config_reloads["failed"] += 1
+        raise
+    gateway.metrics.config_reloads["ok"] += 1
+    return problems
+
+
+async def _reload(registry: Any, force: bool) -> list[str]:
     async with _RELOADS:
         catalog = await _read_for_reload(registry.reload_dir)
         problems = shrinking_problems(registry.catalog, catalog)

@@ -74,6 +74,7 @@ class Route:
     requested_model: str | None = None
     capabilities: tuple[str, ...] = ()
     cache: CacheDirective | None = None  # the request's X-Gateway-Cache
+    traceparent: str | None = None  # the caller's W3C header, kept only when OTel is on
 
 
 @dataclass(slots=True)
@@ -133,6 +134,7 @@ class Plan:
     answer_text: str | None = None  # the answer's text, for traces that keep content
     cache_saved: Decimal | None = None  # answered from the cache: what the answer cost then
     answer_headers: dict[str, str] = field(default_factory=dict)  # set by admission hooks
+    finish_reason: str | None = None  # the answer's, when known (streams; OTel on: complete)
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the

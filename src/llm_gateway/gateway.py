@@ -42,6 +42,7 @@ from llm_gateway.model_selector import (
     SelectionContext,
     set_model_selector,
 )
+from llm_gateway.otel import OtelTraces, build_otel_traces
 from llm_gateway.providers.base import ProviderRequest, ProviderResponse, Usage
 from llm_gateway.redaction import install_log_redaction, register_secrets
 from llm_gateway.request_info import (
@@ -108,6 +109,7 @@ class LLMGateway:
         self.records: GatewayRecords | None = None
         self.control: Any = None  # the ControlPlane sharing state with the other replicas
         self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
+        self.otel: OtelTraces | None = None  # OpenTelemetry spans, when an endpoint is set
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(
@@ -115,6 +117,7 @@ class LLMGateway:
             max_entry_chars=settings.GATEWAY_CACHE_MAX_ENTRY_BYTES,
         )
         self.metrics.cache_stats = self.cache.stats
+        self.metrics.config_version = lambda: self.registry.version
         self.runner = ChainRunner(
             providers=providers,
             circuits=circuits,
@@ -145,6 +148,7 @@ class LLMGateway:
         user_id: str | None = None,
         api_key_id: str | None = None,
         cache: CacheDirective | None = None,
+        traceparent: str | None = None,
     ) -> Route:
         """Map the ``model`` field and headers to a Route.
 
@@ -161,6 +165,7 @@ class LLMGateway:
             user_id=user_id,
             api_key_id=api_key_id,
             cache=cache,
+            traceparent=traceparent,
         )
 
     async def complete(self, request: Mapping[str, Any], route: Route) -> GatewayResponse:
@@ -183,6 +188,8 @@ class LLMGateway:
         body["model"] = policy.logical_id
         if self.tracer.content_chars:
             plan.answer_text = _answer_text(body)
+        if self.otel is not None:
+            plan.finish_reason = _finish_reason(body)
         cost = await self.finish(plan, policy, response.usage, None)
         usage = body.get("usage")
         if isinstance(usage, dict):
@@ -237,6 +244,8 @@ class LLMGateway:
     async def aclose(self) -> None:
         await self.cache.aclose()
         await self.providers.close_all()
+        if self.otel is not None:
+            await asyncio.to_thread(self.otel.shutdown)  # exports what is still queued
 
     def attach_records(self, records: GatewayRecords | None) -> None:
         """Write every request's ledger row (and sampled traces) to ``records`` from now on."""
@@ -251,6 +260,7 @@ class LLMGateway:
         try:
             return self.plan(request, route, stream=stream)
         except GatewayError as error:
+            self.metrics.observe_refused(route.node_label, error)
             if self.records is not None:
                 self._write_row(
                     refused_row(
@@ -315,6 +325,7 @@ class LLMGateway:
                 await hook.settle(plan, ZERO_COST, False)
             if not isinstance(error, GatewayError):
                 raise
+            self.metrics.observe_refused(plan.route.node_label, error)
             if self.records is not None:
                 duration_ms = (time.monotonic() - plan.started_at) * 1000
                 row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")
@@ -359,6 +370,8 @@ class LLMGateway:
             self.overhead_ms(plan) / 1000,
             status=status,
         )
+        if self.otel is not None:
+            self.otel.record(plan, policy, usage, final, error, status or ("ok" if ok else "error"))
         self.tracer.record(
             trace_id=plan.trace_id,
             duration_ms=duration_ms,
@@ -413,6 +426,14 @@ class LLMGateway:
             self.signals.set_available(model, True)
 
 
+def _finish_reason(body: Mapping[str, Any]) -> str | None:
+    choices = body.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        reason = choices[0].get("finish_reason")
+        return reason if isinstance(reason, str) else None
+    return None
+
+
 def _answer_text(body: Mapping[str, Any]) -> str | None:
     choices = body.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):
@@ -453,6 +474,7 @@ def build_gateway(
         ),
     )
     gateway.tracer.content_chars = settings.GATEWAY_TRACE_CONTENT_CHARS
+    gateway.otel = build_otel_traces(settings)
     # Outside a serving process, the guide's readers report the record store's numbers.
     gateway.tracer.reader_url = settings.database_url
     gateway.selector.reader_url = settings.database_url

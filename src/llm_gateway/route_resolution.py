@@ -28,6 +28,7 @@ def resolve_route(
     user_id: str | None = None,
     api_key_id: str | None = None,
     cache: CacheDirective | None = None,
+    traceparent: str | None = None,
 ) -> Route:
     """Map the ``model`` field and headers to a Route.
 
@@ -51,8 +52,9 @@ def resolve_route(
                 param="model",
                 code="model_not_found",
             )
+            label = gateway.registry.catalog.node_label(node_name)
+            gateway.metrics.observe_refused(label, error)
             if gateway.records is not None:
-                label = gateway.registry.catalog.node_label(node_name)
                 refused = Route(node_name=label, node_label=label, trace_id=trace_id)
                 gateway._write_row(
                     refused_row(
@@ -77,4 +79,5 @@ def resolve_route(
         api_key_id=api_key_id,
         requested_model=requested,
         cache=cache,
+        traceparent=traceparent if gateway.otel is not None else None,
     )

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     GATEWAY_TRACE_SAMPLING_RATE: float = Field(default=1.0, ge=0.0, le=1.0)
     # Prompt and completion text in traces: off unless set (characters kept of each; redacted)
     GATEWAY_TRACE_CONTENT_CHARS: int = Field(default=0, ge=0, le=100_000)
+    # OpenTelemetry traces over OTLP/HTTP when set (extra ``otel``; see docs/observability.md)
+    OTEL_EXPORTER_OTLP_ENDPOINT: str | None = None
+    OTEL_SERVICE_NAME: str = "llm-gateway"
 
     # Gradual rollout flags (Phase 5)
     GATEWAY_V2_ENABLED: bool = False

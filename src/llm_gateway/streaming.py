@@ -172,6 +172,7 @@ class GatewayStream:
                 self._sent.append(chunk.content)
             if chunk.finish_reason:
                 self._finished = True
+                self.plan.finish_reason = chunk.finish_reason
         data["id"] = self._id
         data["model"] = self._models[0] if self._models else data.get("model")
         data["created"] = self._created

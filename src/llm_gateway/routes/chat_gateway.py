@@ -169,6 +169,7 @@ def _prepare(
         trace_id=body.trace_id or trace_id_of(request),
         user_id=_user(body),
         api_key_id=key_id,
+        traceparent=request.headers.get("traceparent") if gateway.otel is not None else None,
     )
     if body.capabilities:
         route = dataclasses.replace(route, capabilities=tuple(c.value for c in body.capabilities))

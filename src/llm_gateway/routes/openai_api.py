@@ -162,6 +162,7 @@ def _route(
         cache=parse_cache_header(
             headers.get("x-gateway-cache"), gateway.settings.GATEWAY_CACHE_MAX_TTL_S
         ),
+        traceparent=headers.get("traceparent") if gateway.otel is not None else None,
     )
 
 
