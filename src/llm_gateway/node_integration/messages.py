@@ -33,9 +33,22 @@ PROVIDER = "llm-gateway"
 
 
 def to_openai_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """The conversation as Chat Completions messages."""
+    """The conversation as Chat Completions messages.
+
+    An assistant message's content keeps only its text: its ``tool_call`` / ``tool_use`` blocks
+    (LangChain's v1 content, Anthropic's) are already in ``tool_calls``, and reasoning blocks
+    are not part of the OpenAI format."""
     converted = convert_to_openai_messages(list(messages))
-    return converted if isinstance(converted, list) else [converted]
+    out = converted if isinstance(converted, list) else [converted]
+    for message in out:
+        content = message.get("content")
+        if message.get("role") == "assistant" and isinstance(content, list):
+            message["content"] = "".join(
+                str(part.get("text") or "")
+                for part in content
+                if isinstance(part, dict) and part.get("type") == "text"
+            )
+    return out
 
 
 def ai_message(completion: Completion) -> AIMessage:

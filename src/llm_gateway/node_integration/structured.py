@@ -22,7 +22,7 @@ from langchain_core.output_parsers.openai_tools import (
 )
 from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
-from pydantic import BaseModel
+from langchain_core.utils.pydantic import is_basemodel_subclass
 
 if TYPE_CHECKING:
     from llm_gateway.node_integration.chat_model import GatewayChatModel
@@ -41,7 +41,7 @@ def structured_output(
     """The model bound for ``method`` and piped into the matching parser."""
     if method not in METHODS:
         raise ValueError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
-    is_pydantic = isinstance(schema, type) and issubclass(schema, BaseModel)
+    is_pydantic = is_basemodel_subclass(schema)  # pydantic v2 or v1 models
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
     parser: Runnable[Any, Any]
     if method == "function_calling":
