@@ -41,7 +41,7 @@ def structured_output(
     """The model bound for ``method`` and piped into the matching parser."""
     if method not in METHODS:
         raise ValueError(f"unknown method '{method}' (known: {', '.join(METHODS)})")
-    is_pydantic = is_basemodel_subclass(schema)  # pydantic v2 or v1 models
+    is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)  # v2 or v1
     trace_format = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
     parser: Runnable[Any, Any]
     if method == "function_calling":
