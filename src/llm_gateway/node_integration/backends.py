@@ -51,6 +51,7 @@ class Completion:
     model: str
     trace_id: str
     cost: float | None
+    arm: str = "v2"  # "v2": through the gateway; "v1": the legacy direct path
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class StreamMeta:
 
     model: str
     trace_id: str
+    arm: str = "v2"
 
 
 class Backend(Protocol):

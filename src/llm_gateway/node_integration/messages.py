@@ -72,6 +72,7 @@ def ai_message(completion: Completion) -> AIMessage:
         "finish_reason": choice.get("finish_reason"),
         "trace_id": completion.trace_id,
         "cost_usd": completion.cost,
+        "gateway_arm": completion.arm,
     }
     return AIMessage(
         content=message.get("content") or "",
@@ -104,7 +105,12 @@ def ai_chunk(chunk: Mapping[str, Any], meta: StreamMeta) -> AIMessageChunk:
             )
         finish = choices[0].get("finish_reason")
         if finish:
-            metadata.update(finish_reason=finish, model_name=meta.model, trace_id=meta.trace_id)
+            metadata.update(
+                finish_reason=finish,
+                model_name=meta.model,
+                trace_id=meta.trace_id,
+                gateway_arm=meta.arm,
+            )
     usage = chunk.get("usage")
     if isinstance(usage, Mapping) and isinstance(usage.get("cost"), int | float):
         metadata["cost_usd"] = usage["cost"]
