@@ -83,6 +83,15 @@ class RemoteGatewayError(GatewayError):
         self.error_type = error_type
 
 
+def gateway_or_process(gateway: LLMGateway | None) -> LLMGateway:
+    """``gateway``, else the process's (``get_llm_gateway()``, built on first use)."""
+    if gateway is not None:
+        return gateway
+    from llm_gateway.gateway import get_llm_gateway
+
+    return get_llm_gateway()
+
+
 class InProcessBackend:
     """The gateway of this process (``get_llm_gateway()`` unless one is given)."""
 
@@ -91,11 +100,7 @@ class InProcessBackend:
 
     @property
     def gateway(self) -> LLMGateway:
-        if self._gateway is None:
-            from llm_gateway.gateway import get_llm_gateway
-
-            return get_llm_gateway()
-        return self._gateway
+        return gateway_or_process(self._gateway)
 
     def _route(self, body: dict[str, Any], context: CallContext) -> Any:
         from llm_gateway.routes.chat_request import validate_chat_body

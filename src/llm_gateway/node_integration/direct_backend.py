@@ -18,7 +18,12 @@ from llm_gateway.cost import compute_cost
 from llm_gateway.errors import NotFound, echo
 from llm_gateway.exchange import resolve_deadlines
 from llm_gateway.model_policy import DEFAULT_DEADLINES, Deadlines, ModelPolicy
-from llm_gateway.node_integration.backends import CallContext, Completion, StreamMeta
+from llm_gateway.node_integration.backends import (
+    CallContext,
+    Completion,
+    StreamMeta,
+    gateway_or_process,
+)
 from llm_gateway.providers.base import ProviderRequest
 from llm_gateway.request_info import new_trace_id
 from llm_gateway.tokens import estimate_output_tokens
@@ -38,11 +43,7 @@ class DirectProviderBackend:
 
     @property
     def gateway(self) -> LLMGateway:
-        if self._gateway is None:
-            from llm_gateway.gateway import get_llm_gateway
-
-            return get_llm_gateway()
-        return self._gateway
+        return gateway_or_process(self._gateway)
 
     def _policy(self) -> ModelPolicy:
         registry = self.gateway.registry
