@@ -126,6 +126,34 @@ def test_tool_choice_picks_the_named_function_and_none_disables_tools() -> None:
     assert answer.tool_call is None and answer.finish_reason == "stop"
 
 
+def test_scripted_tool_arguments_replace_the_generated_ones() -> None:
+    scenario = Scenario.model_validate(
+        {"zero_latency": True, "answer": {"tool_arguments": {"get_weather": {"city": "你好"}}}}
+    )
+    _, generated = plan({"messages": USER, "tools": [WEATHER]})
+    _, scripted = plan({"messages": USER, "tools": [WEATHER]}, scenario)
+    assert generated.tool_call is not None and scripted.tool_call is not None
+    before = json.loads(generated.tool_call.arguments)
+    after = json.loads(scripted.tool_call.arguments)
+    assert after == {**before, "city": "你好"} and before["city"] != "你好"
+    assert "你好" in scripted.tool_call.arguments  # not \u-escaped
+    _, other = plan({"messages": USER, "tools": [SEARCH]}, scenario)
+    assert other.tool_call is not None and "你好" not in other.tool_call.arguments
+
+
+@pytest.mark.parametrize("as_list", [True, False])
+def test_stop_ends_the_text_before_the_first_stop_sequence(as_list: bool) -> None:
+    full = answer_for(USER)
+    words = full.split()
+    stop = words[3][:2]  # a sequence inside the fourth word (or earlier)
+    _, answer = plan({"messages": USER, "stop": [stop, "zzzz-never"] if as_list else stop})
+    assert answer.text == full[: full.index(stop)]
+    assert answer.finish_reason == "stop"
+    assert stop not in answer.text
+    _, unchanged = plan({"messages": USER, "stop": ["zzzz-never"]})
+    assert unchanged.text == full
+
+
 def test_after_a_tool_result_auto_answers_in_text_but_required_calls_again() -> None:
     call = {"id": "call_1", "type": "function", "function": {"name": "search", "arguments": "{}"}}
     messages = [

@@ -185,12 +185,12 @@ def full_answer_tokens(request: ChatRequest, spec: AnswerSpec) -> tuple[str, ...
 def plan_answer(request: ChatRequest, profile: ModelProfile, spec: AnswerSpec) -> Answer:
     """The answer to send for the request: a tool call when one is due, else the content (the
     remainder after a prefill), truncated to ``max_tokens`` with finish_reason ``length``."""
-    tool_call = _tool_call(request)
+    tool_call = _tool_call(request, spec)
     if tool_call is not None:
         pieces = tokenize(tool_call.arguments)
         finish = "tool_calls"
     else:
-        pieces = _content_pieces(request, spec)
+        pieces = _until_stop(_content_pieces(request, spec), request.body.get("stop"))
         finish = "stop"
     limit = min(request.max_tokens or len(pieces), profile.max_completion_tokens or len(pieces))
     if len(pieces) > limit:
@@ -209,7 +209,26 @@ def _content_pieces(request: ChatRequest, spec: AnswerSpec) -> tuple[str, ...]:
     return tokenize(continuation(request.key, prefill, spec.min_words, spec.max_words))
 
 
-def _tool_call(request: ChatRequest) -> ToolCall | None:
+def _until_stop(pieces: tuple[str, ...], stop: Any) -> tuple[str, ...]:
+    """The answer up to (not including) the first occurrence of a ``stop`` sequence."""
+    stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    text = "".join(pieces)
+    cut = min((i for s in stops if s and (i := text.find(s)) >= 0), default=-1)
+    if cut < 0:
+        return pieces
+    kept: list[str] = []
+    used = 0
+    for piece in pieces:
+        if used + len(piece) > cut:
+            if cut > used:
+                kept.append(piece[: cut - used])
+            break
+        kept.append(piece)
+        used += len(piece)
+    return tuple(kept)
+
+
+def _tool_call(request: ChatRequest, spec: AnswerSpec) -> ToolCall | None:
     """The call to make: the forced function, else (``auto``) the first tool unless the last
     message is a tool result (then the model answers in text, so agent loops end)."""
     tools = request.body.get("tools")
@@ -234,6 +253,7 @@ def _tool_call(request: ChatRequest) -> ToolCall | None:
     arguments = value_for_schema(chosen.get("parameters") or {}, rng_for(key, b"arguments"))
     if not isinstance(arguments, dict):
         arguments = {}
+    arguments.update(spec.tool_arguments.get(name, {}))
     call_id = "call_" + hashlib.blake2b(key, digest_size=12).hexdigest()
     return ToolCall(call_id, name, json.dumps(arguments, ensure_ascii=False))
 

@@ -102,13 +102,15 @@ class ModelSpec(BaseModel):
 
 
 class AnswerSpec(BaseModel):
-    """Answer length in words (one word = one streamed token); whether it depends on the model."""
+    """Answer length in words (one word = one streamed token); whether it depends on the model;
+    scripted tool-call arguments by function name (they replace the generated properties)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_words: int = Field(default=12, ge=1, le=100_000)
     max_words: int = Field(default=48, ge=1, le=100_000)
     vary_by_model: bool = False
+    tool_arguments: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _ordered(self) -> AnswerSpec:

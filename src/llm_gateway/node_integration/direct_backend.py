@@ -1,0 +1,109 @@
+"""The legacy (v1) path: one named model, straight to its provider — no selection, no fallback,
+no retries, no budgets or ledger — which is what code calling a hard-coded model did before the
+gateway. The provider is the one the catalogue names for that model (``model_policies.yaml``),
+with its keys and connection pool from the process's gateway, so v1 and v2 reach the same
+upstream and differ only in what the gateway adds.
+
+Raises :class:`~llm_gateway.errors.NotFound` for a model the catalogue does not have, and the
+provider's :class:`~llm_gateway.errors.ProviderError` as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from llm_gateway.cost import compute_cost
+from llm_gateway.errors import NotFound, echo
+from llm_gateway.exchange import resolve_deadlines
+from llm_gateway.model_policy import DEFAULT_DEADLINES, Deadlines, ModelPolicy
+from llm_gateway.node_integration.backends import (
+    CallContext,
+    Completion,
+    StreamMeta,
+    gateway_or_process,
+)
+from llm_gateway.providers.base import ProviderRequest
+from llm_gateway.request_info import new_trace_id
+from llm_gateway.tokens import estimate_output_tokens
+
+if TYPE_CHECKING:
+    from llm_gateway.gateway import LLMGateway
+
+
+class DirectProviderBackend:
+    """Every request to ``model_name`` (a logical id or a provider model id), on its provider."""
+
+    arm = "v1"
+
+    def __init__(self, model_name: str, gateway: LLMGateway | None = None) -> None:
+        self.model_name = model_name
+        self._gateway = gateway
+
+    @property
+    def gateway(self) -> LLMGateway:
+        return gateway_or_process(self._gateway)
+
+    def _policy(self) -> ModelPolicy:
+        registry = self.gateway.registry
+        policy = registry.find_policy(self.model_name) or registry.find_by_provider_model_id(
+            self.model_name
+        )
+        if policy is None:
+            raise NotFound(
+                f"unknown model '{echo(self.model_name)}': not a logical model id or provider "
+                "model id of model_policies.yaml",
+                param="model",
+                code="model_not_found",
+            )
+        return policy
+
+    def _request(self, policy: ModelPolicy, body: dict[str, Any], trace: str) -> ProviderRequest:
+        settings = self.gateway.settings
+        defaults = Deadlines(
+            headers_s=settings.GATEWAY_HEADERS_TIMEOUT,
+            first_token_s=settings.GATEWAY_FIRST_TOKEN_TIMEOUT,
+            stall_s=settings.GATEWAY_STALL_TIMEOUT,
+            total_s=settings.GATEWAY_TOTAL_TIMEOUT,
+        ).merged_over(DEFAULT_DEADLINES)
+        stream = bool(body.get("stream"))
+        output = None if stream else estimate_output_tokens(body, None)
+        deadlines = resolve_deadlines(Deadlines(), policy.deadlines, defaults, output)
+        payload = {**body, "model": policy.provider_model_id}
+        return ProviderRequest(
+            body=payload,
+            policy=policy,
+            deadlines=deadlines,
+            deadline_at=time.monotonic() + float(deadlines.total_s or 120.0),
+            trace_id=trace,
+        )
+
+    async def complete(self, body: dict[str, Any], context: CallContext) -> Completion:
+        policy = self._policy()
+        trace = context.trace_id or new_trace_id()
+        provider = self.gateway.providers.get(policy.provider)
+        response = await provider.complete(self._request(policy, body, trace))
+        answer = dict(response.body)
+        answer["model"] = policy.logical_id
+        cost = compute_cost(response.usage, policy)
+        return Completion(answer, policy.logical_id, trace, float(cost.total), arm=self.arm)
+
+    async def stream(
+        self, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
+        policy = self._policy()
+        trace = context.trace_id or new_trace_id()
+        provider = self.gateway.providers.get(policy.provider)
+        meta = StreamMeta(policy.logical_id, trace, arm=self.arm)
+        source = provider.stream(self._request(policy, body, trace)).__aiter__()
+        try:
+            async for chunk in source:
+                yield chunk.data, meta
+        finally:
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def aclose(self) -> None:
+        """Nothing to release: the providers belong to the process's gateway."""

@@ -1,0 +1,31 @@
+"""The v1/v2 decision for one legacy request: the master switch, nothing else yet.
+
+The switch has two names in the migration guide: ``ENABLE_GATEWAY_V2`` (its environment list)
+and ``GATEWAY_V2_ENABLED`` (its Phase 5 settings and its rollback). It is on only when one of
+them is *set* to true and neither is set to false: off by default (v1 — today's behaviour),
+and ``export GATEWAY_V2_ENABLED=false`` rolls back even where ``ENABLE_GATEWAY_V2=true`` stays
+in the environment. (``ENABLE_GATEWAY_V2``'s settings default, true, is not a choice anyone
+made, so it does not turn v2 on.)
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llm_gateway.settings import Settings, get_settings
+
+Arm = Literal["v1", "v2"]
+SWITCH_NAMES = ("GATEWAY_V2_ENABLED", "ENABLE_GATEWAY_V2")
+
+
+def v2_switch_on(settings: Settings) -> bool:
+    """True when the master switch is on (see the module docstring)."""
+    chosen = [bool(getattr(settings, n)) for n in SWITCH_NAMES if n in settings.model_fields_set]
+    return bool(chosen) and all(chosen)
+
+
+def choose_arm(purpose: str, key: str | None, settings: Settings | None = None) -> Arm:
+    """``"v2"`` when the master switch is on, else ``"v1"``. ``purpose`` and ``key`` (the
+    user, session or trace id) are what the percentage rollout will bucket on; the switch alone
+    ignores them."""
+    return "v2" if v2_switch_on(settings or get_settings()) else "v1"
