@@ -108,6 +108,7 @@ class LLMGateway:
         self.records: GatewayRecords | None = None
         self.control: Any = None  # the ControlPlane sharing state with the other replicas
         self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
+        self.alerts: Any = None  # the AlertService evaluating alerts.yaml, when serving
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(
