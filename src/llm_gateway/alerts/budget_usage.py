@@ -39,5 +39,5 @@ def budget_usage_of(gateway: Any) -> BudgetUsage | None:
     if manager is None:
         return None
     if hasattr(manager, "usage"):
-        return manager  # type: ignore[no-any-return]
+        return manager
     return ReportedBudgets(manager) if hasattr(manager, "report") else None

@@ -186,7 +186,9 @@ def _section(
     return section
 
 
-def issues_from(file: str, prefix: tuple[str | int, ...], exc: ValidationError) -> list[ConfigIssue]:
+def issues_from(
+    file: str, prefix: tuple[str | int, ...], exc: ValidationError
+) -> list[ConfigIssue]:
     issues = []
     for error in exc.errors(include_url=False):
         loc = (*prefix, *error["loc"])
