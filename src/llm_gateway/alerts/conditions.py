@@ -45,7 +45,7 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 
-_TOKENS = re.compile(r"\s*(>=|<=|>|<|[^\s<>=]+|\S)")
+_TOKENS = re.compile(r"\s*([<>=!]+|[^\s<>=!]+)")
 _NUMBER = re.compile(r"^(\$?)(\d+(?:\.\d+)?)(%|ms|s|m|h)?$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
