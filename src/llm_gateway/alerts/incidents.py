@@ -138,8 +138,11 @@ class IncidentStore:
 
     async def note(self, incident: Incident, detail: dict[str, Any]) -> None:
         """Keep ``detail`` (e.g. delivery results, the model disabled) with the incident."""
-        merged = {**(incident.detail or {}), **detail}
         async with self.store.engine.begin() as connection:
+            current = (
+                await connection.execute(select(table.c.detail).where(table.c.id == incident.id))
+            ).scalar()
+            merged = {**(current or {}), **detail}
             await connection.execute(
                 update(table).where(table.c.id == incident.id).values(detail=merged)
             )

@@ -258,10 +258,7 @@ class AlertService:
             details=detail,
         )
         results = await self.actions.notify(rule, note)
-        await self.incidents.note(
-            Incident(**{**_fields(incident), "detail": {**(incident.detail or {}), **detail}}),
-            {f"delivery_{step.value}": results},
-        )
+        await self.incidents.note(incident, {f"delivery_{step.value}": results})
 
     async def _maybe_probe(self, rule: AlertRule, incident: Incident, at: datetime) -> None:
         """Every ``recover_after``: one request to the disabled model; enabled on success."""
@@ -356,10 +353,6 @@ class AlertService:
             for i in self.open
             if i.detail and i.detail.get("disabled_model") and not i.detail.get("already_disabled")
         }
-
-
-def _fields(incident: Incident) -> dict[str, Any]:
-    return {name: getattr(incident, name) for name in Incident.__dataclass_fields__}
 
 
 def _seen_dict(seen: dict[str, Any]) -> dict[str, Any]:
