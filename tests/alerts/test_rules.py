@@ -29,7 +29,7 @@ alerts:
   - name: model_failures
     condition: model_consecutive_failures > 5
     action: auto_disable_model
-"""
+"""  # noqa: W293 (the guide's blank lines carry its indentation: kept as written)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
