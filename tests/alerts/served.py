@@ -30,6 +30,7 @@ class Alerting:
     urls: list[str]
     hooks: HttpReceiver
     mail: list[Message]
+    apps: list[Any]
 
     @property
     def url(self) -> str:
@@ -74,7 +75,7 @@ def alerting(
         alerts_file.write_text(rules)
         config_dir = tmp_path / "config"
         shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
-        urls = []
+        urls, apps = [], []
         for index in range(replicas):
             home = tmp_path / f"replica-{index}"
             home.mkdir()
@@ -107,6 +108,8 @@ def alerting(
                 values.update(REDIS_URL=redis[0], GATEWAY_REDIS_PREFIX=redis[1])
                 values.update(GATEWAY_HEARTBEAT_S=0.2)
             values.update(settings)
-            url, _ = stack.enter_context(serve(create_app(make_settings(home, **values))))
+            app = create_app(make_settings(home, **values))
+            url, _ = stack.enter_context(serve(app))
             urls.append(url)
-        yield Alerting(urls, hooks, mail)
+            apps.append(app)
+        yield Alerting(urls, hooks, mail, apps)

@@ -248,3 +248,32 @@ alerts:
         reload = httpx.post(f"{alerts.url}/api/admin/gateway/policies/reload", headers=AUTH)
         assert reload.json()["alerts"]["status"] == "reloaded"
         assert [r["name"] for r in alerts.state()["rules"]] == ["y"]
+
+
+class Budgets:
+    """A budget provider as the alerts see one (the BudgetUsage protocol)."""
+
+    def __init__(self) -> None:
+        self.used = 0.9
+
+    async def usage(self) -> list[tuple[str, float]]:
+        return [("global/day", self.used)]
+
+
+def test_budget_used_fires_per_budget_once_a_provider_is_attached(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    rules = """\
+alerts:
+  - name: budget_burn
+    condition: budget_used > 80%
+    action: webhook
+"""
+    with alerting(tmp_path, simulator, rules) as alerts:
+        budgets = Budgets()
+        alerts.apps[0].state.llm_gateway.budgets = budgets
+        (fired,) = wait_for(lambda: alerts.events("/hook", "trigger"), what="budget alert")
+        assert fired["scope"] == "global/day" and "budget_used 90% > 80%" in fired["summary"]
+        assert alerts.state()["rules"][0]["state"] == "firing"
+        budgets.used = 0.5
+        wait_for(lambda: alerts.events("/hook", "resolve"), what="budget resolve")
