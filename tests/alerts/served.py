@@ -23,6 +23,7 @@ REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MESSAGES = [{"role": "user", "content": "hello"}]
 WEBHOOK_SECRET = "whsec-alerts-test-0123456789"
 ROUTING_KEY = "pd-routing-key-0123456789abcdef"
+SLACK_PATH = "/slack/T0ABCDEF12/B0ABCDEF34/slacktoken0123456789"  # Slack's shape: ids, token
 
 
 @dataclass
@@ -95,7 +96,7 @@ def alerting(
                 "GATEWAY_ALERTS_DELIVERY_BACKOFF_S": 0.05,
                 "GATEWAY_PAGERDUTY_URL": f"{hooks.base_url}/pd",
                 "PAGERDUTY_ROUTING_KEY": ROUTING_KEY,
-                "SLACK_WEBHOOK_URL": f"{hooks.base_url}/slack/T0001/B0001/slacktoken0123456789",
+                "SLACK_WEBHOOK_URL": f"{hooks.base_url}{SLACK_PATH}",
                 "GATEWAY_ALERTS_WEBHOOK_URL": f"{hooks.base_url}/hook",
                 "GATEWAY_ALERTS_WEBHOOK_SECRET": WEBHOOK_SECRET,
                 "GATEWAY_SMTP_HOST": "127.0.0.1",

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import logging
 import time
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.alerts.receivers import wait_for
-from tests.alerts.served import ROUTING_KEY, WEBHOOK_SECRET, alerting
+from tests.alerts.served import ROUTING_KEY, SLACK_PATH, WEBHOOK_SECRET, alerting
 from tests.http.conftest import AUTH
 
 from llm_gateway.simulator.testing import SimulatorHandle
@@ -95,7 +98,7 @@ alerts:
         simulator.set_scenario(SLOW)
 
         def slack_texts() -> list[str]:
-            return [b["text"] for b in alerts.events("/slack/T0001/B0001/slacktoken0123456789")]
+            return [b["text"] for b in alerts.events(SLACK_PATH)]
 
         _traffic_until(
             alerts,
@@ -105,7 +108,7 @@ alerts:
         texts = slack_texts()
         assert any("high_latency (all)" in t and "avg_latency" in t for t in texts)
         assert any("slow_tail (formatter)" in t for t in texts)
-        slack = alerts.events("/slack/T0001/B0001/slacktoken0123456789")[0]
+        slack = alerts.events(SLACK_PATH)[0]
         assert slack["blocks"][0]["type"] == "section"  # Slack's incoming-webhook shape
         mail = alerts.mail[0]
         assert mail["To"] == "admin@example.test"
@@ -277,3 +280,26 @@ alerts:
         assert alerts.state()["rules"][0]["state"] == "firing"
         budgets.used = 0.5
         wait_for(lambda: alerts.events("/hook", "resolve"), what="budget resolve")
+
+
+def test_delivery_targets_and_keys_never_reach_the_logs(
+    tmp_path: Path, simulator: SimulatorHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = """\
+alerts:
+  - name: everything
+    condition: error_rate > 5%
+    actions: [webhook, slack_alert, page_oncall]
+"""
+    caplog.set_level(logging.DEBUG)
+    with alerting(tmp_path, simulator, rules) as alerts:
+        alerts.hooks.fail_next = 100  # every delivery fails: retried, then logged once each
+        sent = httpx.post(f"{alerts.url}/api/admin/gateway/alerts/everything/test", headers=AUTH)
+        results = sent.json()["results"]
+        assert all(result.startswith("HTTP 503 after 4 attempt(s)") for result in results.values())
+        failures = [r for r in caplog.records if "delivery failed" in r.getMessage()]
+        assert len(failures) == 3  # one line per action, not one per attempt
+        state = alerts.state()
+    text = caplog.text + json.dumps(state)
+    for secret in ("slacktoken0123456789", ROUTING_KEY, WEBHOOK_SECRET, "T0ABCDEF12", "B0ABCDEF34"):
+        assert secret not in text
