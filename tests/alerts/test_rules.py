@@ -9,6 +9,7 @@ import pytest
 
 from llm_gateway.alerts.conditions import ConditionError, Metric, parse_condition, parse_duration
 from llm_gateway.alerts.rules import load_rules
+from llm_gateway.bench.features import GUIDE_ALERTS
 from llm_gateway.errors import ConfigError
 
 GUIDE = """\
@@ -36,6 +37,16 @@ def _write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "alerts.yaml"
     path.write_text(text)
     return path
+
+
+def test_the_shipped_file_is_the_guides() -> None:
+    shipped = load_rules(Path(GUIDE_ALERTS))
+    assert [(r.name, r.condition.text, r.actions) for r in shipped.rules] == [
+        ("high_error_rate", "error_rate > 5%", ("page_oncall",)),
+        ("high_latency", "avg_latency > 10s", ("slack_alert",)),
+        ("cost_spike", "hourly_cost > $50", ("email_admin",)),
+        ("model_failures", "model_consecutive_failures > 5", ("auto_disable_model",)),
+    ]
 
 
 def test_the_guides_file_loads_as_written(tmp_path: Path) -> None:
