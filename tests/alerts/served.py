@@ -67,6 +67,7 @@ def alerting(
     replicas: int = 1,
     database_url: str | None = None,
     redis: tuple[str, str] | None = None,
+    budgets: str | None = None,
     **settings: Any,
 ) -> Iterator[Alerting]:
     with ExitStack() as stack:
@@ -76,6 +77,8 @@ def alerting(
         alerts_file.write_text(rules)
         config_dir = tmp_path / "config"
         shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
+        if budgets is not None:
+            (config_dir / "budgets.yaml").write_text(budgets)
         urls, apps = [], []
         for index in range(replicas):
             home = tmp_path / f"replica-{index}"

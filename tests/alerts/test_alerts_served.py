@@ -203,8 +203,12 @@ alerts:
     actions: [webhook, slack_alert, page_oncall, email_admin]
 """
     with alerting(tmp_path, simulator, rules) as alerts:
-        (rule,) = wait_for(lambda: alerts.state()["rules"], what="rules")
-        assert rule["state"] == "no budgets configured"
+
+        def rule_state() -> str:
+            rule = alerts.state()["rules"][0]
+            return str(rule["state"]) if rule["last_evaluation"] else ""
+
+        assert wait_for(rule_state, what="evaluated") == "no budgets configured"
         sent = httpx.post(f"{alerts.url}/api/admin/gateway/alerts/budget_burn/test", headers=AUTH)
         assert sent.status_code == 200, sent.text
         assert sent.json()["results"] == {
@@ -303,3 +307,20 @@ alerts:
     text = caplog.text + json.dumps(state)
     for secret in ("slacktoken0123456789", ROUTING_KEY, WEBHOOK_SECRET, "T0ABCDEF12", "B0ABCDEF34"):
         assert secret not in text
+
+
+def test_budget_used_fires_on_a_budget_of_budgets_yaml(
+    tmp_path: Path, simulator: SimulatorHandle
+) -> None:
+    rules = """\
+alerts:
+  - name: budget_burn
+    condition: budget_used > 1%
+    action: webhook
+"""
+    with alerting(tmp_path, simulator, rules, budgets='gateway: {day: "0.01"}\n') as alerts:
+        (fired,) = _traffic_until(
+            alerts, lambda: alerts.events("/hook", "trigger"), "a budget alert"
+        )
+        assert fired["scope"] == "gateway/day" and fired["rule"] == "budget_burn"
+        assert fired["summary"].startswith("budget_used ")

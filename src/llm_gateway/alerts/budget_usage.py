@@ -1,7 +1,8 @@
 """Where ``budget_used`` reads from: any :class:`BudgetUsage` — a small protocol, so alerts do
 not depend on how budgets are kept. :func:`budget_usage_of` adapts the gateway's budget manager
 (``gateway.budgets`` with its ``report()`` rows: scope, period, cap, spent, reserved) when one
-is attached; without one, a ``budget_used`` rule is reported as "no budgets configured"."""
+is attached; without one, or with no budget in it, a ``budget_used`` rule is reported as "no
+budgets configured"."""
 
 from __future__ import annotations
 

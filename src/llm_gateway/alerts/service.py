@@ -164,9 +164,7 @@ class AlertService:
         if AUTO_DISABLE in rule.actions and rule.recover_after_s is not None:
             for incident in open_incidents.values():
                 await self._maybe_probe(rule, incident, at)
-        measured = await self._measure(rule, at)
-        if measured is None:
-            return
+        measured, note = await self._measure(rule, at)
         decisions, states = decide(
             rule,
             measured,
@@ -176,21 +174,26 @@ class AlertService:
             disabled_models=self.gateway.signals.snapshot().disabled,
         )
         self._seen[rule.name] = {"at": at.isoformat(timespec="milliseconds"), "scopes": states}
+        if note is not None:
+            self._seen[rule.name]["note"] = note
         for decision in decisions:
             await self._carry_out(rule, decision, at)
 
-    async def _measure(self, rule: AlertRule, at: datetime) -> dict[str, Measurement] | None:
+    async def _measure(
+        self, rule: AlertRule, at: datetime
+    ) -> tuple[dict[str, Measurement], str | None]:
+        """The rule's measurements, and a note when there is nothing to measure."""
         assert self.incidents is not None
         if rule.condition.metric is Metric.BUDGET_USED:
             budgets = budget_usage_of(self.gateway)
-            if budgets is None:
-                self._seen[rule.name] = {"at": at.isoformat(), "note": NO_BUDGETS, "scopes": {}}
-                return None
-            return {scope: Measurement(used, 1) for scope, used in await budgets.usage()}
+            usage = await budgets.usage() if budgets is not None else []
+            # none: an open incident resolves (there is no budget left to judge)
+            measured = {scope: Measurement(used, 1) for scope, used in usage}
+            return measured, None if usage else NO_BUDGETS
         floors = None
         if rule.condition.metric is Metric.MODEL_CONSECUTIVE_FAILURES:
             floors = await self.incidents.resolved_floors(rule.name)
-        return await measure(self.incidents.store, rule, at, floors)
+        return await measure(self.incidents.store, rule, at, floors), None
 
     # -- carrying decisions out -------------------------------------------------------------
 
@@ -325,7 +328,9 @@ class AlertService:
                 "last_firing": last[rule.name].as_dict() if rule.name in last else None,
                 "last_evaluation": _seen_dict(seen) if seen else None,
             }
-            if rule.condition.metric is Metric.BUDGET_USED and budgets is None:
+            if rule.condition.metric is Metric.BUDGET_USED and (
+                budgets is None or seen.get("note") == NO_BUDGETS
+            ):
                 entry["state"] = NO_BUDGETS
             rules.append(entry)
         return {
