@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
+from llm_gateway.alerts import open_alerts
 from llm_gateway.budgets.runtime import close_budgets, open_budgets
 from llm_gateway.durable_state import DurableState, open_control
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
@@ -69,6 +70,7 @@ def create_app(
         control = await open_control(settings, live, durable)
         app.state.control = control
         budgets = await open_budgets(settings, live, control)
+        alerts = await open_alerts(settings, live, services.audit)
         app.state.gateway_ready = True
         if tune_gc:
             tune_for_serving()
@@ -77,6 +79,8 @@ def create_app(
             yield
         finally:
             app.state.gateway_ready = False
+            await alerts.aclose()
+            live.alerts = None
             await close_budgets(live, budgets)
             await control.aclose()
             app.state.control = None

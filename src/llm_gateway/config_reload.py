@@ -47,9 +47,20 @@ async def _reload(registry: Any, force: bool) -> list[str]:
     return problems
 
 
+async def reload_alerts(gateway: Any) -> dict[str, Any] | None:
+    """Re-read ``alerts.yaml`` (a bad file keeps the rules in force: ``status`` ``kept`` and
+    why); None when no alert service runs."""
+    service = getattr(gateway, "alerts", None)
+    if service is None:
+        return None
+    result: dict[str, Any] = await service.reload()
+    return result
+
+
 async def reload_on_replica(gateway: Any, force: bool) -> dict[str, Any]:
     """A reload asked by another replica, as a result to report (never raises)."""
     before = gateway.registry.version
+    alerts = await reload_alerts(gateway)
     try:
         await reload_files(gateway, force)
     except GatewayError as exc:
@@ -58,8 +69,9 @@ async def reload_on_replica(gateway: Any, force: bool) -> dict[str, Any]:
             "error": exc.message,
             "details": getattr(exc, "details", None),
             "config_version": before,
+            "alerts": alerts,
         }
-    return {"status": "reloaded", "config_version": gateway.registry.version}
+    return {"status": "reloaded", "config_version": gateway.registry.version, "alerts": alerts}
 
 
 async def _read_for_reload(config_dir: Path | None) -> Catalog:

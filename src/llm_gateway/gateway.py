@@ -110,6 +110,7 @@ class LLMGateway:
         self.control: Any = None  # the ControlPlane sharing state with the other replicas
         self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
         self.otel: OtelTraces | None = None  # OpenTelemetry spans, when an endpoint is set
+        self.alerts: Any = None  # the AlertService evaluating alerts.yaml, when serving
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(

@@ -23,7 +23,10 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
     when the built-in simulated provider answers instead of real models."""
     catalog = gateway.registry.catalog
     circuits = gateway.circuits.snapshot()
-    stats = gateway.signals.snapshot().stats
+    snapshot = gateway.signals.snapshot()
+    stats = snapshot.stats
+    alerts = getattr(gateway, "alerts", None)
+    auto_disabled = alerts.auto_disabled() if alerts is not None else {}
     models: dict[str, Any] = {}
     for lid, policy in catalog.policies.items():
         circuit = circuits.get(lid)
@@ -36,6 +39,8 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
             "recent_error_rate": round(observed.error_rate, 4) if observed else None,
             "latency_ms": round(observed.latency_ms, 1) if observed else None,
             "enabled": policy.enabled,
+            "disabled_by_admin": lid in snapshot.disabled,
+            "auto_disabled_by_alert": auto_disabled.get(lid),
         }
     providers = await _provider_health(gateway)
     simulated = bool(gateway.settings.use_simulator)
@@ -62,6 +67,20 @@ async def build_health_report(gateway: LLMGateway) -> dict[str, Any]:
         "models": models,
         "open_circuits": not_closed,
         "unservable_nodes": unservable,
+        "disabled_models": sorted(snapshot.disabled),
+        "alerts": _alerts(alerts),
+    }
+
+
+def _alerts(service: Any) -> dict[str, Any] | None:
+    """What this replica knows of the alerts without asking a store."""
+    if service is None:
+        return None
+    return {
+        "rules": len(service.rules.rules),
+        "firing": sorted({incident.rule for incident in service.open}),
+        "this_replica_evaluates": service.evaluating,
+        "error": service.error,
     }
 
 

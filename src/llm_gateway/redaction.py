@@ -70,6 +70,23 @@ def url_password(url: str | None) -> str | None:
         return None
 
 
+def url_secret_parts(url: str) -> list[str]:
+    """What in a webhook URL is a credential: its password, query, and path segments long
+    enough to be tokens (Slack's ``/services/T…/B…/<token>``), so they can be registered."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    found = [parts.password] if parts.password else []
+    if parts.query:
+        found.append(parts.query)
+    for segment in parts.path.split("/"):
+        # token-like: long, or with a digit ("services", "hooks" are words, not secrets)
+        if len(segment) >= 16 or (len(segment) >= MIN_PREFIX and any(c.isdigit() for c in segment)):
+            found.append(segment)
+    return [item for item in found if item]
+
+
 def redact(text: str, *extra: str | None) -> str:
     """``text`` with every registered secret (and ``extra``) masked, in any case, whole or by
     a prefix of at least :data:`MIN_PREFIX` characters."""

@@ -125,6 +125,26 @@ class Settings(BaseSettings):
     GATEWAY_CIRCUIT_COOLDOWN_S: float = Field(default=1.0, gt=0)
     GATEWAY_CIRCUIT_MAX_COOLDOWN_S: float = Field(default=5.0, gt=0)
 
+    # Alerts (alerts.yaml; docs/alerts.md): the rules file (default: alerts.yaml in the config
+    # directory when there is one), how often one replica evaluates them, delivery targets
+    GATEWAY_ALERTS_FILE: Path | None = None
+    GATEWAY_ALERTS_INTERVAL_S: float = Field(default=30.0, gt=0, le=3600)
+    GATEWAY_ALERTS_DELIVERY_ATTEMPTS: int = Field(default=4, ge=1, le=10)
+    GATEWAY_ALERTS_DELIVERY_BACKOFF_S: float = Field(default=1.0, ge=0, le=60)
+    GATEWAY_ALERTS_SOURCE: str | None = Field(default=None, max_length=255)
+    PAGERDUTY_ROUTING_KEY: SecretStr | None = None
+    GATEWAY_PAGERDUTY_URL: str = "https://events.pagerduty.com/v2/enqueue"
+    SLACK_WEBHOOK_URL: SecretStr | None = None
+    GATEWAY_ALERTS_WEBHOOK_URL: SecretStr | None = None
+    GATEWAY_ALERTS_WEBHOOK_SECRET: SecretStr | None = None
+    GATEWAY_SMTP_HOST: str | None = None
+    GATEWAY_SMTP_PORT: int = Field(default=587, ge=1, le=65535)
+    GATEWAY_SMTP_STARTTLS: bool = True
+    GATEWAY_SMTP_USERNAME: str | None = None
+    GATEWAY_SMTP_PASSWORD: SecretStr | None = None
+    GATEWAY_ALERTS_EMAIL_FROM: str = "llm-gateway@localhost"
+    GATEWAY_ALERTS_EMAIL_TO: str = ""  # comma-separated addresses
+
     # The built-in simulated provider: an explicit opt-in (make run sets it when no key is set)
     GATEWAY_SIMULATE: bool = False
     # production: refuse to start without every provider key, or with the simulator
@@ -138,14 +158,24 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
-    @field_validator("OPENROUTER_BASE_URL")
+    @field_validator("OPENROUTER_BASE_URL", "GATEWAY_PAGERDUTY_URL")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not re.fullmatch(r"https?://[^\s/]+\S*", value):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
-    @field_validator("OPENROUTER_API_KEY", "REDIS_URL", "GATEWAY_ADMIN_TOKEN", "GATEWAY_API_KEYS")
+    @field_validator(
+        "OPENROUTER_API_KEY",
+        "REDIS_URL",
+        "GATEWAY_ADMIN_TOKEN",
+        "GATEWAY_API_KEYS",
+        "PAGERDUTY_ROUTING_KEY",
+        "SLACK_WEBHOOK_URL",
+        "GATEWAY_ALERTS_WEBHOOK_URL",
+        "GATEWAY_ALERTS_WEBHOOK_SECRET",
+        "GATEWAY_SMTP_PASSWORD",
+    )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -166,13 +196,21 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every secret these settings carry: keys, tokens, URL passwords (for redaction)."""
-        from llm_gateway.redaction import url_password
+        from llm_gateway.redaction import url_password, url_secret_parts
 
         values = [
             self.OPENROUTER_API_KEY,
             self.GATEWAY_ADMIN_TOKEN,
+            self.PAGERDUTY_ROUTING_KEY,
+            self.GATEWAY_ALERTS_WEBHOOK_SECRET,
+            self.GATEWAY_SMTP_PASSWORD,
         ]
         out = [v.get_secret_value() for v in values if v is not None]
+        # A webhook URL is a credential (Slack's carries its token in the path): its secret
+        # parts are masked, not the whole URL (whose scheme and host prefix any URL shares).
+        for hook in (self.SLACK_WEBHOOK_URL, self.GATEWAY_ALERTS_WEBHOOK_URL):
+            if hook is not None:
+                out.extend(url_secret_parts(hook.get_secret_value()))
         for url in (self.REDIS_URL, self.DATABASE_URL):
             password = url_password(url.get_secret_value()) if url is not None else None
             if password:

@@ -66,12 +66,15 @@ async def test_acknowledgements_by_topic(state_store: StateStore) -> None:
 
 
 async def test_a_lease_has_one_holder_until_it_expires(state_store: StateStore) -> None:
+    assert await state_store.lease_holder("probe:m") is None
     assert await state_store.try_lease("probe:m", "a", 0.3)
+    assert await state_store.lease_holder("probe:m") == "a"
     assert await state_store.try_lease("probe:m", "a", 0.3)  # its holder renews it
     assert not await state_store.try_lease("probe:m", "b", 0.3)
     await state_store.release_lease("probe:m", "b")  # not b's: nothing happens
     assert not await state_store.try_lease("probe:m", "b", 0.3)
     await asyncio.sleep(0.4)
+    assert await state_store.lease_holder("probe:m") is None  # lapsed
     assert await state_store.try_lease("probe:m", "b", 0.3)
     await state_store.release_lease("probe:m", "b")
     assert await state_store.try_lease("probe:m", "c", 0.3)

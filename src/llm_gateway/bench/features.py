@@ -8,10 +8,13 @@ gateway alone; later work is held to half of them with ``all``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from llm_gateway.bench.errors import BenchError
 
 _TRACE_ALL = {"ENABLE_MODEL_TRACING": "true", "GATEWAY_TRACE_SAMPLING_RATE": "1.0"}
+# The guide's alerts.yaml, shipped in the package: evaluated every few seconds under load.
+GUIDE_ALERTS = str(Path(__file__).resolve().parents[1] / "alerts" / "guide_alerts.yaml")
 BENCH_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/llm_gateway_bench"
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -37,6 +40,8 @@ PRESETS: dict[str, dict[str, str]] = {
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         # budgets.yaml with caps no run reaches (bench/targets.py writes it)
         "BENCH_BUDGETS": "generous",
+        "GATEWAY_ALERTS_FILE": GUIDE_ALERTS,
+        "GATEWAY_ALERTS_INTERVAL_S": "5",
     },
 }
 DEFAULT = ("off",)

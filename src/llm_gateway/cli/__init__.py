@@ -2,6 +2,7 @@
 itself on :data:`app` when imported here."""
 
 from llm_gateway.cli import (
+    alerts,
     bench,
     config_cmds,
     db,
@@ -15,6 +16,7 @@ from llm_gateway.cli import (
 from llm_gateway.cli.app import app
 
 __all__ = [
+    "alerts",
     "app",
     "bench",
     "config_cmds",

@@ -180,13 +180,15 @@ def _section(
         try:
             section.valid[key] = spec.model_validate({} if value is None else value)
         except ValidationError as exc:
-            issues.extend(_issues_from(file, (name, key), exc))
+            issues.extend(issues_from(file, (name, key), exc))
             section.invalid_raw[key] = value
             section.complete = False
     return section
 
 
-def _issues_from(file: str, prefix: tuple[str, ...], exc: ValidationError) -> list[ConfigIssue]:
+def issues_from(
+    file: str, prefix: tuple[str | int, ...], exc: ValidationError
+) -> list[ConfigIssue]:
     issues = []
     for error in exc.errors(include_url=False):
         loc = (*prefix, *error["loc"])

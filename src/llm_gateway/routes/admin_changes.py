@@ -13,12 +13,12 @@ from typing import Any
 
 from fastapi import Request
 
-from llm_gateway.audit import AuditEntry
+from llm_gateway.audit import AuditEntry, AuditLog
 from llm_gateway.routes.deps import gateway_of, services_of
 from llm_gateway.state.control import ControlPlane, override_from
 from llm_gateway.storage.runtime import DISABLED, OVERRIDE
 
-__all__ = ["DISABLED", "OVERRIDE", "commit_change", "control_of"]
+__all__ = ["DISABLED", "OVERRIDE", "commit_change", "control_of", "share_change"]
 
 logger = logging.getLogger("llm_gateway.admin")
 
@@ -28,15 +28,27 @@ async def commit_change(
 ) -> dict[str, Any]:
     """Make the change durable, then live on every replica; return how many applied it
     (``applied_by`` of ``replicas``, and the ``pending`` ones when some did not in time)."""
-    gateway = gateway_of(request)
+    return await share_change(
+        gateway_of(request), services_of(request).audit, control_of(request), changes, entry
+    )
+
+
+async def share_change(
+    gateway: Any,
+    audit: AuditLog | None,
+    control: ControlPlane | None,
+    changes: list[tuple[str, str, Any]],
+    entry: AuditEntry | None,
+) -> dict[str, Any]:
+    """:func:`commit_change` without a request: for changes the gateway makes itself (an
+    alert's ``auto_disable_model``)."""
     records = gateway.records
     if records is not None:
         await records.commit(changes, entry.as_dict() if entry is not None else None)
-    if entry is not None:
-        services_of(request).audit.remember(entry)
+    if entry is not None and audit is not None:
+        audit.remember(entry)
     if not changes:
         return {}
-    control = control_of(request)
     if control is not None:
         shared = await control.change(changes)
     else:

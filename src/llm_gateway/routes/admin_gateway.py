@@ -23,6 +23,8 @@
     GET    /budgets                   caps, spent, reserved, remaining and reset per scope
     PUT    /budgets/{scope}           replace a scope's caps (audited, durable, every replica)
     DELETE /budgets/{scope}           back to budgets.yaml's caps for the scope
+    GET    /alerts                    alert rules, state, last firing, incident history
+    POST   /alerts/{name}/test        send a test notification through a rule's actions
 
 A host application includes it as is (``app.include_router(admin_gateway_router)``).
 """
@@ -34,6 +36,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from llm_gateway.routes import (
+    admin_alerts,
     admin_budgets,
     admin_catalog,
     admin_insights,
@@ -69,5 +72,6 @@ admin_gateway_router.include_router(admin_records.router)
 admin_gateway_router.include_router(admin_catalog.router)
 admin_gateway_router.include_router(admin_replicas.router)
 admin_gateway_router.include_router(admin_budgets.router)
+admin_gateway_router.include_router(admin_alerts.router)
 
 __all__ = ["admin_gateway_router"]

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from llm_gateway.audit import AuditEntry
-from llm_gateway.config_reload import reload_files
+from llm_gateway.config_reload import reload_alerts, reload_files
 from llm_gateway.errors import GatewayError, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
@@ -161,6 +161,7 @@ async def reload_policies(
     gateway = gateway_of(request)
     registry = gateway.registry
     before = registry.version
+    alerts = await reload_alerts(gateway)
     problems = await reload_files(gateway, force)
     warnings = [
         f"override {node} → {o.model_id}: {'; '.join(unmet)}"
@@ -168,6 +169,8 @@ async def reload_policies(
         for unmet in [override_problems(gateway, node, o.model_id)[1]]
         if unmet
     ]
+    if alerts is not None and alerts["status"] == "kept":
+        warnings.append(f"alerts not reloaded, the previous rules stay: {alerts['error']}")
     entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
@@ -180,7 +183,7 @@ async def reload_policies(
     )
     await _record_reload(request, gateway, caller, entry)
     control = control_of(request)
-    own = {"status": "reloaded", "config_version": registry.version}
+    own = {"status": "reloaded", "config_version": registry.version, "alerts": alerts}
     replicas = await control.reload_all(force, own) if control is not None else []
     logger.info(
         "config reloaded by %s: %s → %s; replicas: %s",
@@ -196,6 +199,7 @@ async def reload_policies(
         "config_version": registry.version,
         "models": len(registry.get_all_policies()),
         "nodes": len(registry.get_all_nodes()),
+        "alerts": alerts,
         "warnings": warnings,
     }
 

@@ -110,3 +110,7 @@ class StateStore(ABC):
     @abstractmethod
     async def cache_put(self, key: str, value: str, ttl_s: float) -> None:
         """Keep ``value`` under ``key`` for ``ttl_s`` (the store may evict it sooner)."""
+
+    @abstractmethod
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds the lease ``name`` now (None: nobody, or it lapsed)."""

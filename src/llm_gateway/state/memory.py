@@ -133,3 +133,9 @@ class MemoryStateStore(StateStore):
         entry = self._cache.pop(key, None)
         if entry is not None:
             self._cache_bytes -= len(entry[1])
+
+    async def lease_holder(self, name: str) -> str | None:
+        current = self._leases.get(name)
+        if current is None or current[1] <= self._clock():
+            return None
+        return current[0]

@@ -331,6 +331,10 @@ class RedisStateStore(StateStore):
             self._client.set(self.key("cache", key), value, px=max(1, int(ttl_s * 1000)))
         )
 
+    async def lease_holder(self, name: str) -> str | None:
+        holder = await self._call(self._client.get(self._lease_prefix + name))
+        return str(holder) if holder is not None else None
+
     async def key_count(self) -> int:
         """Keys under this store's prefix (for bounds checks and ``redis-stats``)."""
         pattern = self._state_key.split(":", 1)[0] + ":*"

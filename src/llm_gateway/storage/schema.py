@@ -6,6 +6,8 @@
   (created by the first migration; :mod:`llm_gateway.storage.retention` adds months ahead and
   drops expired ones), so its key is ``(id, at)``.
 - ``traces``: the sampled full traces, keyed by request id and grouped by trace id.
+- ``alert_incidents``: each alert incident (fired, notified, resolved), at most one open per
+  rule and scope key.
 - ``admin_state``: overrides, disabled models and runtime flags — what the gateway applies at
   start-up; ``audit_log``: who changed them; ``config_applied``: the config versions applied.
 """
@@ -154,4 +156,32 @@ config_applied = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("config_dir", Text),
     Column("actor", String(128)),
+)
+
+alert_incidents = Table(
+    "alert_incidents",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("rule", String(128), nullable=False),
+    Column("scope_key", String(256), nullable=False),
+    Column("condition", String(256), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("last_notified_at", UtcDateTime, nullable=False),
+    Column("notifications", Integer, nullable=False, default=1),
+    Column("resolved_at", UtcDateTime),
+    Column("detail", Json),
+    Index("ix_alert_incidents_started", "started_at"),
+    # At most one open incident per rule and scope key, whoever evaluates: the database is the
+    # last word on "already firing" even if two evaluators ever overlapped.
+    Index(
+        "ux_alert_incidents_open",
+        "rule",
+        "scope_key",
+        unique=True,
+        sqlite_where=Column("resolved_at").is_(None),
+        postgresql_where=Column("resolved_at").is_(None),
+    ),
 )
