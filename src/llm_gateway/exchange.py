@@ -133,6 +133,7 @@ class Plan:
     answer_text: str | None = None  # the answer's text, for traces that keep content
     cache_saved: Decimal | None = None  # answered from the cache: what the answer cost then
     answer_headers: dict[str, str] = field(default_factory=dict)  # set by admission hooks
+    rate_reservations: Any = None  # what the rate limiter reserved for it (limits/limiter.py)
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the
