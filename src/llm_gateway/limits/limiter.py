@@ -47,7 +47,8 @@ class _Check:
 
     @property
     def key(self) -> str:
-        return f"{self.scope}:{self.kind}:{self.name}"
+        # The limit is part of the key: a changed limit (a reload) starts a fresh bucket.
+        return f"{self.scope}:{self.kind}{self.limit}:{self.name}"
 
 
 @dataclass(slots=True)
