@@ -37,6 +37,8 @@ PRESETS: dict[str, dict[str, str]] = {
         "REDIS_URL": "redis://127.0.0.1:6379/15",
         # budgets.yaml with caps no run reaches (bench/targets.py writes it)
         "BENCH_BUDGETS": "generous",
+        # rpm and tpm on every model, node and client key (far above the load: none refused)
+        "BENCH_RATE_LIMITS": "true",
     },
 }
 DEFAULT = ("off",)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -44,11 +45,13 @@ class _Check:
     kind: str  # rpm | tpm
     limit: int
     units: int
+    key: str  # the bucket's (see _bucket_key)
 
-    @property
-    def key(self) -> str:
-        # The limit is part of the key: a changed limit (a reload) starts a fresh bucket.
-        return f"{self.scope}:{self.kind}{self.limit}:{self.name}"
+
+@functools.lru_cache(maxsize=4096)
+def _bucket_key(scope: str, kind: str, limit: int, name: str) -> str:
+    # The limit is part of the key: a changed limit (a reload) starts a fresh bucket.
+    return f"{scope}:{kind}{limit}:{name}"
 
 
 @dataclass(slots=True)
@@ -249,9 +252,11 @@ def _checks(scope: str, name: str, limit: RateLimit | None, units: int) -> list[
         return []
     checks = []
     if limit.rpm is not None:
-        checks.append(_Check(scope, name, "rpm", limit.rpm, 1))
+        key = _bucket_key(scope, "rpm", limit.rpm, name)
+        checks.append(_Check(scope, name, "rpm", limit.rpm, 1, key))
     if limit.tpm is not None:
-        checks.append(_Check(scope, name, "tpm", limit.tpm, max(1, units)))
+        key = _bucket_key(scope, "tpm", limit.tpm, name)
+        checks.append(_Check(scope, name, "tpm", limit.tpm, max(1, units), key))
     return checks
 
 
