@@ -107,7 +107,8 @@ def test_two_replicas_enforce_one_rpm_limit_together(two_replicas: list[str]) ->
     assert len(admitted) + len(refused) == REQUESTS, results
     refilled = int(elapsed * RPM / 60)
     print(
-        f"admitted {len(admitted)} of {REQUESTS} in {elapsed:.2f} s (limit {RPM}, refilled {refilled})"
+        f"admitted {len(admitted)} of {REQUESTS} in {elapsed:.2f} s "
+        f"(limit {RPM}, refilled {refilled})"
     )
     assert len(admitted) <= RPM + refilled  # never more than the limit: no overshoot
     # leases left unused at the end (at most a slice per replica) are the only slack
