@@ -131,6 +131,10 @@ def test_tpm_reservations_settle_to_the_tokens_used(url: str) -> None:
     assert [a.status_code for a in answers] == [200] * 10
     used = sum(a.json()["usage"]["total_tokens"] for a in answers)
     assert used < 3000
+    # streams too: settled to the usage of their last chunk
+    for _ in range(5):
+        streamed = chat(url, "writer", max_tokens=1000, stream=True)
+        assert streamed.status_code == 200 and "data: [DONE]" in streamed.text
     # a request that could never fit its estimate in what is left is refused
     refused = chat(url, "writer", max_tokens=2900)
     assert refused.status_code == 429

@@ -83,6 +83,9 @@ class LeasedRates:
         if lease is not None and lease.expires_at > self._clock():
             lease.balance += delta
             return
+        if isinstance(self.store, MemoryRateStore):  # this process's buckets: at once
+            self.store.give_back_now(key, delta, limit=limit)
+            return
         self._spawn(self._give_back(key, delta, limit))
 
     async def sweep(self) -> None:
