@@ -11,11 +11,13 @@ from pathlib import Path
 
 import httpx
 import yaml
-from tests.http.conftest import make_settings
+from tests.http.conftest import SimulatedProviders, make_settings
 from tests.http.serving import serve
 from tests.state.own_redis import OwnRedis
 
 from llm_gateway.app import create_app
+from llm_gateway.gateway import build_gateway, set_llm_gateway
+from llm_gateway.routes.deps import reset_process_services
 
 SHIPPED = Path(__file__).resolve().parents[2] / "config"
 BODY = {"model": "formatter", "messages": [{"role": "user", "content": "hello"}]}
@@ -43,8 +45,9 @@ def test_limits_hold_locally_while_redis_is_down(tmp_path: Path) -> None:
         GATEWAY_RATE_LIMIT_WAIT_MS=0,
         DATABASE_URL="",
     )
+    gateway = build_gateway(settings, providers=SimulatedProviders())  # zero latency
     try:
-        with serve(create_app(settings)) as (url, _):
+        with serve(create_app(settings, gateway=gateway)) as (url, _):
             assert _statuses(url, 2) == [200, 200]  # the shared bucket: 2 of 4 used
             redis_server.kill()
             # Alone, this replica's share is the whole limit, on a bucket of its own.
@@ -55,3 +58,5 @@ def test_limits_hold_locally_while_redis_is_down(tmp_path: Path) -> None:
             assert _statuses(url, 5) == [200, 200, 200, 200, 429]
     finally:
         redis_server.kill()
+        set_llm_gateway(None)
+        reset_process_services()

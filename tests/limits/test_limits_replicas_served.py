@@ -21,6 +21,8 @@ import yaml
 from tests.http.test_serve_cli import SERVE, environment, free_port
 from tests.state.conftest import REDIS_URL
 
+from llm_gateway.simulator.testing import SimulatorHandle
+
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 TOKEN = "limits-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -29,7 +31,7 @@ REQUESTS = 2 * RPM
 
 
 def _start(
-    tmp_path: Path, name: str, config: Path, prefix: str
+    tmp_path: Path, name: str, config: Path, prefix: str, upstream: str
 ) -> tuple[subprocess.Popen[bytes], str]:
     home = tmp_path / name
     home.mkdir()
@@ -43,6 +45,9 @@ def _start(
         GATEWAY_CONFIG_DIR=str(config),
         GATEWAY_RATE_LIMIT_WAIT_MS="0",
         DATABASE_URL="",
+        GATEWAY_SIMULATE="false",
+        OPENROUTER_API_KEY="sk-or-limits-replicas-0000",
+        OPENROUTER_BASE_URL=upstream,
     )
     process = subprocess.Popen(
         [*SERVE, "--port", str(port)],
@@ -65,7 +70,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def two_replicas(tmp_path: Path, redis_prefix: str) -> Iterator[list[str]]:
+def two_replicas(
+    tmp_path: Path, redis_prefix: str, simulator: SimulatorHandle
+) -> Iterator[list[str]]:
+    simulator.set_scenario({"zero_latency": True})
     config = tmp_path / "config"
     shutil.copytree(REPO_CONFIG, config, ignore=shutil.ignore_patterns("scenarios"))
     limits = {"limits": {"nodes": {"formatter": {"rpm": RPM}}}}
@@ -73,7 +81,7 @@ def two_replicas(tmp_path: Path, redis_prefix: str) -> Iterator[list[str]]:
     with ExitStack() as stack:
         urls = []
         for name in ("a", "b"):
-            process, url = _start(tmp_path, name, config, redis_prefix)
+            process, url = _start(tmp_path, name, config, redis_prefix, simulator.base_url)
             stack.callback(_stop, process)
             urls.append(url)
         deadline = time.monotonic() + 60
