@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import yaml
-from tests.http.conftest import SimulatedProviders, make_settings
+from tests.http.conftest import AUTH, SimulatedProviders, make_settings
 from tests.http.serving import serve
 from tests.state.own_redis import OwnRedis
 
@@ -52,10 +52,15 @@ def test_limits_hold_locally_while_redis_is_down(tmp_path: Path) -> None:
             redis_server.kill()
             # Alone, this replica's share is the whole limit, on a bucket of its own.
             assert _statuses(url, 5) == [200, 200, 200, 200, 429]
+            health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH).json()
+            assert health["state"]["rate_limits"]["status"] == "local"
+            assert any("rate limits enforced per replica" in w for w in health["warnings"])
             redis_server.start()
             time.sleep(1.2)  # the store is asked again after a second
             # The shared bucket again; this Redis came back empty (nothing saved), so it is full.
             assert _statuses(url, 5) == [200, 200, 200, 200, 429]
+            health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH).json()
+            assert health["state"]["rate_limits"]["status"] == "ok"
     finally:
         redis_server.kill()
         set_llm_gateway(None)

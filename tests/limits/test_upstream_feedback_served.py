@@ -90,6 +90,8 @@ def test_an_upstream_429_cools_the_model_down_on_every_replica(
     assert _answer(b) != "gpt-4o-mini"
     assert _answer(a) != "gpt-4o-mini"
     assert simulator.attempts(MINI) == []  # neither called it while it cools down
+    health = httpx.get(f"{b}/api/admin/gateway/health", headers=AUTH).json()
+    assert 25 < health["state"]["rate_limits"]["cooling_down"]["gpt-4o-mini"] <= 30
 
 
 def test_rate_limit_headers_say_how_long_until_the_reset() -> None:

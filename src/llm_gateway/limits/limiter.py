@@ -181,6 +181,19 @@ class RateLimiter:
         if event.get("type") == COOLDOWN_EVENT and event.get("origin") != self._origin:
             self.cool_down(str(event["model"]), float(event.get("seconds") or 0), share=False)
 
+    def health(self) -> dict[str, Any]:
+        """For the health report: where the buckets are, and the models cooling down."""
+        now = self._clock()
+        return {
+            "backend": self.rates.store.backend,
+            "status": "local" if self.rates.unavailable else "ok",
+            "cooling_down": {
+                model: round(until - now, 1)
+                for model, until in sorted(self._cooldowns.items())
+                if until > now
+            },
+        }
+
     # -- internals ------------------------------------------------------------------------
 
     async def _cooled(self, plan: Any, policy: ModelPolicy) -> RateLimitExceeded | None:
