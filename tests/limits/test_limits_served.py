@@ -151,3 +151,43 @@ def test_limits_reload_and_a_broken_file_keeps_the_last_good_ones(url: str, conf
     reload = httpx.post(f"{url}/api/admin/gateway/policies/reload", headers=ADMIN, timeout=30)
     assert reload.status_code == 200, reload.text
     assert chat(url, "formatter").status_code == 200
+
+
+@pytest.fixture
+def keyed_url(tmp_path: Path, config: Path) -> Iterator[str]:
+    keys = {"limits": {"keys": {"team-a": {"rpm": 2}, "*": {"rpm": 3}}}}
+    (config / "limits.yaml").write_text(yaml.safe_dump(keys))
+    settings = make_settings(
+        tmp_path,
+        GATEWAY_CONFIG_DIR=config,
+        GATEWAY_RATE_LIMIT_WAIT_MS=0,
+        DATABASE_URL="",
+        GATEWAY_API_KEYS="team-a:sk-team-a-0123456789,team-b:sk-team-b-0123456789",
+    )
+    gateway = build_gateway(settings, providers=SimulatedProviders())
+    try:
+        with serve(create_app(settings, gateway=gateway)) as (base, _):
+            yield base
+    finally:
+        set_llm_gateway(None)
+        reset_process_services()
+
+
+def test_each_client_key_has_its_own_limit(keyed_url: str) -> None:
+    def as_key(key: str) -> int:
+        body = {"model": "writer", "messages": MESSAGES}
+        headers = {"Authorization": f"Bearer {key}"}
+        url = f"{keyed_url}/v1/chat/completions"
+        return httpx.post(url, json=body, headers=headers, timeout=30).status_code
+
+    assert [as_key("sk-team-a-0123456789") for _ in range(3)] == [200, 200, 429]
+    assert [as_key("sk-team-b-0123456789") for _ in range(4)] == [200, 200, 200, 429]  # "*"
+    body = {"model": "writer", "messages": MESSAGES}
+    refused = httpx.post(
+        f"{keyed_url}/v1/chat/completions",
+        json=body,
+        headers={"Authorization": "Bearer sk-team-a-0123456789"},
+        timeout=30,
+    ).json()["error"]
+    assert refused["limit"]["scope"] == "key" and refused["limit"]["key"] == "team-a"
+    assert "sk-team" not in str(refused)  # the key itself is never named

@@ -23,15 +23,24 @@ class RateLimits:
     """The limiter of a serving process and its background sweep; ``await aclose()`` gives
     every lease's unused capacity back."""
 
-    def __init__(self, limiter: RateLimiter, control: Any) -> None:
+    def __init__(self, limiter: RateLimiter, control: Any, gateway: Any) -> None:
         self.limiter = limiter
         self._control = control
+        self._gateway = gateway
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._sweep(), name="llm-gateway-rate-leases")
 
     async def aclose(self) -> None:
+        """Uninstall from the gateway (it may be served again), stop, give leases back."""
+        gateway = self._gateway
+        if self.limiter in gateway.admission:
+            gateway.admission.remove(self.limiter)
+        if gateway.runner.gate is self.limiter:
+            gateway.runner.gate = None
+        if gateway.limits is self.limiter:
+            gateway.limits = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +79,6 @@ def start_rate_limits(settings: Settings, gateway: Any, control: Any) -> RateLim
     gateway.admission.insert(0, limiter)  # before budgets: a refusal here reserves nothing
     gateway.runner.gate = limiter
     gateway.limits = limiter
-    runtime = RateLimits(limiter, control)
+    runtime = RateLimits(limiter, control, gateway)
     runtime.start()
     return runtime
