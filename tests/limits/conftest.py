@@ -7,9 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from tests.state.conftest import REDIS_URL, drop_prefix, redis_prefix
-
-__all__ = ["redis_prefix", "redis_rates"]
+from tests.shared_services import REDIS_URL, drop_prefix
 
 from llm_gateway.limits.store import RedisRateStore
 from llm_gateway.state.redis_store import RedisStateStore

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 from tests.http.test_serve_cli import SERVE, environment, free_port
-from tests.state.conftest import REDIS_URL
+from tests.shared_services import REDIS_URL
 
 from llm_gateway.simulator.testing import SimulatorHandle
 

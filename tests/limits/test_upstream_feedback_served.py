@@ -14,7 +14,7 @@ import httpx
 import pytest
 from tests.http.conftest import AUTH, make_settings
 from tests.http.serving import serve
-from tests.state.conftest import REDIS_URL
+from tests.shared_services import REDIS_URL
 
 from llm_gateway.app import create_app
 from llm_gateway.limits.upstream_headers import exhausted_wait, reset_seconds

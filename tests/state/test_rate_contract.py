@@ -9,7 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.state.conftest import REDIS_URL, drop_prefix
+from tests.shared_services import REDIS_URL, drop_prefix
 
 from llm_gateway.limits.store import MemoryRateStore, RateStore, RedisRateStore
 from llm_gateway.state.redis_store import RedisStateStore
