@@ -110,7 +110,10 @@ class LeasedRates:
     async def _refill(self, key: str, need: int, limit: int) -> Grant:
         now = self._clock()
         lease = self._leases.get(key)
-        if lease is not None and lease.expires_at > now and lease.balance >= need:
+        if lease is not None and lease.limit == limit and lease.balance >= need:
+            # still live, or ended and not yet given back: what it holds serves (and renews it)
+            if lease.expires_at <= now:
+                lease.expires_at = now + self._lease_s
             lease.balance -= need
             return Grant(need)
         if lease is None or lease.limit != limit:
