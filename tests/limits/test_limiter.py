@@ -141,3 +141,13 @@ async def test_an_upstream_cool_down_holds_the_model_off_and_is_announced() -> N
     await sibling.on_event(announced[0])
     assert await sibling.admit_model(plan(), policy("m")) is not None
     assert await sibling.admit_model(plan(), policy("other")) is None
+
+
+async def test_a_request_a_later_admission_hook_refused_gets_everything_back() -> None:
+    gate = limiter(writer=RateLimit(rpm=1, tpm=500))
+    refused_later = plan(output_tokens=400)
+    await gate.admit(refused_later)
+    await gate.settle(refused_later, None, False)  # e.g. its budget refused it
+    answered = plan(output_tokens=400)
+    await gate.admit(answered)  # the rpm of 1 and the 420 tokens were given back
+    await gate.settle(answered, None, True)

@@ -99,7 +99,15 @@ class RateLimiter:
             raise refusal
 
     async def settle(self, plan: Any, cost: Any, ok: bool) -> None:
-        """Admission-hook protocol; tokens are settled in :meth:`settle_usage` (it has them)."""
+        """Admission-hook protocol. An answered request was settled by :meth:`settle_usage`
+        (it has the tokens); one a later admission hook refused gets everything back."""
+        reservations: list[Reservation] | None = plan.rate_reservations
+        if not reservations or ok:
+            return
+        plan.rate_reservations = None
+        for reservation in reservations:
+            check = reservation.check
+            self.rates.adjust(check.key, check.units, check.limit)
 
     def settle_usage(self, plan: Any, policy: ModelPolicy | None, usage: Any) -> None:
         """Every token reservation of ``plan`` to the tokens used: those of the model that
