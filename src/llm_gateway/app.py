@@ -27,6 +27,7 @@ from llm_gateway.durable_state import DurableState, open_control
 from llm_gateway.gateway import LLMGateway, build_gateway, set_llm_gateway
 from llm_gateway.gc_tuning import tune_for_serving
 from llm_gateway.http_errors import install_error_handlers
+from llm_gateway.limits.runtime import start_rate_limits
 from llm_gateway.middleware import GatewayMiddleware
 from llm_gateway.routes import openai_api, ops
 from llm_gateway.routes.admin_gateway import admin_gateway_router
@@ -71,6 +72,7 @@ def create_app(
         app.state.control = control
         budgets = await open_budgets(settings, live, control)
         alerts = await open_alerts(settings, live, services.audit)
+        rate_limits = start_rate_limits(settings, live, control)
         app.state.gateway_ready = True
         if tune_gc:
             tune_for_serving()
@@ -81,6 +83,7 @@ def create_app(
             app.state.gateway_ready = False
             await alerts.aclose()
             live.alerts = None
+            await rate_limits.aclose()
             await close_budgets(live, budgets)
             await control.aclose()
             app.state.control = None

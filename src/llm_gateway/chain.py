@@ -59,6 +59,7 @@ class ChainRunner:
     shared: SharedFailures = field(default_factory=SharedFailures)
     clock: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
+    gate: Any = None  # the RateLimiter: per-model limits, upstream 429 feedback (limits/)
 
     async def run(
         self, plan: Plan, call: Call[T], *, skip: frozenset[str] = frozenset()
@@ -74,6 +75,8 @@ class ChainRunner:
                     return policy, cast(T, outcome)
         finally:
             self._settle(seen)
+        if self.gate is not None and (refusal := self.gate.all_limited(failures)) is not None:
+            raise refusal
         raise AllModelsFailed(failures or [_deadline_error(plan)])
 
     def _settle(self, seen: RequestFailures) -> None:
@@ -154,6 +157,13 @@ class ChainRunner:
                 plan.attempts.append(_skipped(policy, self.clock(), "circuit open"))
                 failures.append(_circuit_open(policy))
                 return _FAILED
+            if retries == 0 and self.gate is not None:
+                limited = await self.gate.admit_model(plan, policy)
+                if limited is not None:
+                    self.circuits.release_probe(model)
+                    plan.attempts.append(_skipped(policy, self.clock(), limited.message))
+                    failures.append(limited)
+                    return _FAILED
             started = self.clock()
             try:
                 result = await call(policy, self.request_for(plan, policy))
@@ -161,6 +171,8 @@ class ChainRunner:
                 elapsed_ms = (self.clock() - started) * 1000
                 _label(error, policy)
                 failures.append(error)
+                if self.gate is not None:
+                    self.gate.upstream_failure(policy, error)
                 repeated = error.counts_against_model and self._repeated(
                     plan, seen, policy, error, elapsed_ms
                 )
@@ -181,6 +193,8 @@ class ChainRunner:
                 raise
             elapsed_ms = (self.clock() - started) * 1000
             self.record_success(policy, elapsed_ms)
+            if self.gate is not None:
+                self.gate.upstream_answer(policy, result)
             plan.attempts.append(
                 AttemptRecord(
                     model, policy.provider, started, elapsed_ms, True, retry_index=retries

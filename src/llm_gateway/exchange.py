@@ -135,6 +135,7 @@ class Plan:
     cache_saved: Decimal | None = None  # answered from the cache: what the answer cost then
     answer_headers: dict[str, str] = field(default_factory=dict)  # set by admission hooks
     finish_reason: str | None = None  # the answer's, when known (streams; OTel on: complete)
+    rate_reservations: Any = None  # what the rate limiter reserved for it (limits/limiter.py)
 
     def deadlines_for(self, policy: ModelPolicy) -> Deadlines:
         """Node deadlines over the model's over the defaults; for a non-streaming attempt the

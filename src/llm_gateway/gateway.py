@@ -111,6 +111,7 @@ class LLMGateway:
         self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
         self.otel: OtelTraces | None = None  # OpenTelemetry spans, when an endpoint is set
         self.alerts: Any = None  # the AlertService evaluating alerts.yaml, when serving
+        self.limits: Any = None  # the RateLimiter (limits/), settled with each answer's usage
         self._pending_rows: set[asyncio.Task[None]] = set()
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(
@@ -357,6 +358,8 @@ class LLMGateway:
         final = cost or ZERO_COST
         ok = error is None
         status = "cancelled" if stream is not None and stream.cancelled else None
+        if self.limits is not None:
+            self.limits.settle_usage(plan, policy, usage)
         if plan.cache_saved is None:  # a cache hit was never admitted: nothing to settle
             for hook in self.admission:
                 await hook.settle(plan, final, ok)

@@ -114,6 +114,14 @@ def _shared_state(gateway: LLMGateway) -> dict[str, Any]:
                     else "each replica enforces its share (GATEWAY_BUDGET_FAIL_MODE=local)"
                 )
             )
+    limits = getattr(gateway, "limits", None)
+    if limits is not None:
+        state["rate_limits"] = limits.health()
+        if limits.rates.unavailable:
+            problems.append(
+                f"rate limits enforced per replica ({limits.rates.unavailable}): each replica "
+                "its share of every limit until the state store answers"
+            )
     records = getattr(gateway, "records", None)
     if records is not None:
         writer = records.writer

@@ -129,6 +129,8 @@ class ModelPolicy(BaseModel):
     deadlines: Deadlines = Deadlines()
     enabled: bool = True
     description: str = ""
+    rpm: int | None = None  # requests per minute of the provider model (limits/)
+    tpm: int | None = None  # tokens per minute of the provider model
 
     def has(self, capability: Capability | str) -> bool:
         return Capability(capability) in self.capabilities

@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     GATEWAY_BUDGET_FAIL_MODE: Literal["closed", "local"] = "closed"
     GATEWAY_BUDGET_SYNC_MS: int = Field(default=200, ge=10, le=10_000)
     GATEWAY_BUDGET_LEASE_TTL_S: float = Field(default=10.0, ge=1, le=3600)
+    # How long a request over a rate limit may wait for capacity (then fallback, then 429)
+    GATEWAY_RATE_LIMIT_WAIT_MS: int = Field(default=500, ge=0, le=60_000)
     # The record store (ledger, traces, admin state); empty: none, everything in memory only
     DATABASE_URL: SecretStr = SecretStr("sqlite+aiosqlite:///./data/llm_gateway.sqlite3")
     GATEWAY_DB_AUTO_MIGRATE: bool = False  # PostgreSQL: migrate at start-up (SQLite always does)

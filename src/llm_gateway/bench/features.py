@@ -42,6 +42,8 @@ PRESETS: dict[str, dict[str, str]] = {
         "BENCH_BUDGETS": "generous",
         "GATEWAY_ALERTS_FILE": GUIDE_ALERTS,
         "GATEWAY_ALERTS_INTERVAL_S": "5",
+        # rpm and tpm on every model, node and client key (far above the load: none refused)
+        "BENCH_RATE_LIMITS": "true",
     },
 }
 DEFAULT = ("off",)

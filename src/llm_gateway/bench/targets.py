@@ -89,9 +89,18 @@ def mock_process(
     )
 
 
-def gateway_config(directory: Path, upstreams: list[Upstream]) -> None:
+RATE_LIMITS_FEATURE = "BENCH_RATE_LIMITS"  # not an env var: limits written into the config
+BENCH_RPM = 100_000_000
+BENCH_TPM = 100_000_000_000
+
+
+def gateway_config(
+    directory: Path, upstreams: list[Upstream], *, rate_limits: bool = False
+) -> None:
     """Write ``model_policies.yaml`` and ``node_requirements.yaml`` routing ``bench-dN`` to the
-    mock with delay N through an OpenAI-compatible provider each."""
+    mock with delay N through an OpenAI-compatible provider each. ``rate_limits``: every model,
+    node and client key limited (rpm and tpm) far above what the bench sends, so every request
+    goes through the limiter and none is refused."""
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["providers:"]
     for u in upstreams:
@@ -113,7 +122,15 @@ def gateway_config(directory: Path, upstreams: list[Upstream]) -> None:
             "    input_cost_per_1k: 0.0001",
             "    output_cost_per_1k: 0.0002",
         ]
+        if rate_limits:
+            lines += [f"    rpm: {BENCH_RPM}", f"    tpm: {BENCH_TPM}"]
     (directory / "model_policies.yaml").write_text("\n".join(lines) + "\n")
+    limits = directory / "limits.yaml"
+    if rate_limits:
+        every = f"{{rpm: {BENCH_RPM}, tpm: {BENCH_TPM}}}"
+        limits.write_text(f'limits:\n  nodes:\n    "*": {every}\n  keys:\n    "*": {every}\n')
+    else:
+        limits.unlink(missing_ok=True)
     (directory / "node_requirements.yaml").write_text(
         "nodes:\n  default:\n    required_capabilities: []\n    max_cost_tier: HIGH\n"
     )
@@ -138,7 +155,9 @@ def gateway_endpoint(
     the soak's probing launcher)."""
     port = free_port()
     config_dir = workdir / "gateway-config"
-    gateway_config(config_dir, upstreams)
+    features = dict(features)
+    rate_limits = features.pop(RATE_LIMITS_FEATURE, "") == "true"
+    gateway_config(config_dir, upstreams, rate_limits=rate_limits)
     if features.get(BUDGETS_FEATURE) == "generous":
         (config_dir / "budgets.yaml").write_text(GENEROUS_BUDGETS)
     env = clean_env(

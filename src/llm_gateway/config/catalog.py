@@ -12,6 +12,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from llm_gateway.budgets.config import NO_BUDGETS, Budgets
+from llm_gateway.limits.spec import NO_LIMITS, LimitsConfig
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 
 DEFAULT_NODE = "default"
@@ -40,6 +41,7 @@ class Catalog:
     config_dir: Path
     version: str
     budgets: Budgets = NO_BUDGETS  # budgets.yaml (optional)
+    limits: LimitsConfig = NO_LIMITS  # limits.yaml (node and client-key rate limits)
 
     @classmethod
     def from_entries(
@@ -50,6 +52,7 @@ class Catalog:
         providers: Mapping[str, ProviderConfig] | None = None,
         version: str | None = None,
         config_dir: Path = Path("."),
+        limits: LimitsConfig = NO_LIMITS,
     ) -> Catalog:
         """A catalogue built in code (tests, embedding) rather than from files; not
         cross-checked (see :func:`llm_gateway.config.crosscheck.cross_check`). The version
@@ -66,6 +69,7 @@ class Catalog:
             providers=MappingProxyType(dict(providers or {})),
             config_dir=config_dir,
             version=version,
+            limits=limits,
         )
 
     def node_requirements(self, node_name: str) -> NodeRequirements | None:

@@ -35,6 +35,7 @@ from llm_gateway.config.crosscheck import (
 from llm_gateway.config.schema import NodeSpec, PolicySpec, ProviderSpec
 from llm_gateway.config.yaml_source import read_yaml
 from llm_gateway.errors import ConfigError, ConfigIssue
+from llm_gateway.limits.spec import LIMITS_FILE, NO_LIMITS, LimitsConfig, parse_limits
 from llm_gateway.model_policy import ModelPolicy, NodeRequirements
 
 __all__ = [
@@ -72,7 +73,10 @@ def load_catalog(config_dir: Path | None = None) -> Catalog:
     providers = _section(POLICIES_FILE, top_p, "providers", ProviderSpec, issues)
     policies = _section(POLICIES_FILE, top_p, "policies", PolicySpec, issues)
     nodes = _section(NODES_FILE, top_n, "nodes", NodeSpec, issues)
-    catalog = _build(providers, policies, nodes, directory, digest.hexdigest()[:16], budgets)
+    limits = _limits(directory, issues, digest)
+    catalog = _build(
+        providers, policies, nodes, directory, digest.hexdigest()[:16], budgets, limits
+    )
     if policies.complete and nodes.complete:
         issues.extend(budget_reference_issues(budgets, catalog.nodes, catalog.policies))
     issues.extend(
@@ -84,6 +88,7 @@ def load_catalog(config_dir: Path | None = None) -> Catalog:
         )
     )
     issues.extend(_unparsed_fallback_issues(policies))
+    issues.extend(limits_node_issues(limits, nodes.names))
     if issues:
         raise ConfigError(issues)
     return catalog
@@ -230,6 +235,35 @@ def format_path(loc: Sequence[Any]) -> str:
     return out
 
 
+def _limits(directory: Path, issues: list[ConfigIssue], digest: Any) -> LimitsConfig:
+    """``limits.yaml`` when the directory has one (it is optional), else no limits."""
+    path = directory / LIMITS_FILE
+    if not path.exists():
+        return NO_LIMITS
+    data = read_yaml(path, issues, digest)
+    if data is None:
+        return NO_LIMITS
+    try:
+        return parse_limits(data)
+    except ValidationError as exc:
+        issues.extend(issues_from(LIMITS_FILE, (), exc))
+        return NO_LIMITS
+
+
+def limits_node_issues(limits: LimitsConfig, nodes: set[str]) -> list[ConfigIssue]:
+    """Node limits name a node entry of ``node_requirements.yaml``, ``default`` or ``*``."""
+    known = nodes | {"default", "*"}
+    return [
+        ConfigIssue(
+            LIMITS_FILE,
+            f"limits.nodes.{name}",
+            f"unknown node '{name}' (an entry of {NODES_FILE}, 'default' or '*')",
+        )
+        for name in limits.nodes
+        if name not in known
+    ]
+
+
 def _build(
     providers: _Section,
     policies: _Section,
@@ -237,6 +271,7 @@ def _build(
     directory: Path,
     version: str,
     budgets: Budgets,
+    limits: LimitsConfig = NO_LIMITS,
 ) -> Catalog:
     configured = {name: _provider(name, spec) for name, spec in providers.valid.items()}
     return Catalog(
@@ -248,6 +283,7 @@ def _build(
         config_dir=directory,
         version=version,
         budgets=budgets,
+        limits=limits,
     )
 
 

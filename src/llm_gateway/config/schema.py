@@ -70,6 +70,9 @@ class PolicySpec(_Strict):
     deadlines: Deadlines = Deadlines()
     enabled: StrictBool = True
     description: str = ""
+    # rate limits of the provider model (per minute, shared by every replica; see limits/)
+    rpm: StrictInt | None = Field(default=None, gt=0)
+    tpm: StrictInt | None = Field(default=None, gt=0)
 
 
 class NodeCache(_Strict):

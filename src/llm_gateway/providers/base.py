@@ -84,6 +84,7 @@ class ProviderResponse:
     usage: Usage | None
     status: int = 200
     request_id: str | None = None
+    rate_limit_wait_s: float | None = None  # its rate-limit headers said nothing is left
 
 
 @dataclass(slots=True)

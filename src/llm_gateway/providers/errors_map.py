@@ -47,6 +47,7 @@ from llm_gateway.errors import (
     ProviderStreamError,
     ProviderUnavailable,
 )
+from llm_gateway.limits.upstream_headers import exhausted_wait
 from llm_gateway.redaction import redact as redact_secrets
 
 MAX_MESSAGE_CHARS = 400
@@ -289,6 +290,8 @@ def _retry_after(
     headers: Mapping[str, str], metadata: Mapping[str, Any], now: Callable[[], float]
 ) -> float | None:
     seconds = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"), now)
+    if seconds is None:
+        seconds = exhausted_wait(headers, now)  # x-ratelimit-remaining-*: 0, until its reset
     if seconds is None:
         # Seen in OpenRouter 429 bodies relaying an upstream limit (not in the documented schema).
         hint = metadata.get("retry_after_seconds")

@@ -31,6 +31,7 @@ from llm_gateway.errors import (
     ProviderError,
     ProviderUnavailable,
 )
+from llm_gateway.limits.upstream_headers import exhausted_wait
 from llm_gateway.providers.base import (
     ProviderHealth,
     ProviderRequest,
@@ -130,6 +131,7 @@ class OpenAICompatibleProvider:
             usage=safe_usage(parsed.get("usage")),
             status=response.status,
             request_id=request_id or _str_or_none(parsed.get("id")),
+            rate_limit_wait_s=exhausted_wait(headers),
         )
 
     def stream(self, request: ProviderRequest) -> ChunkStream:

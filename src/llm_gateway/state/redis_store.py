@@ -34,6 +34,7 @@ from llm_gateway.state.base import (
 logger = logging.getLogger("llm_gateway.state")
 
 _ACK_TTL_S = 60
+MAX_CONNECTIONS = 64  # per replica; requests share them (scripts are one round trip each)
 _SEP = "\x1f"
 
 # KEYS: state hash, version; ARGV: triples (op "set"|"del", field, json)
@@ -119,7 +120,12 @@ def connect(url: str, *, cluster: bool = False) -> Any:
         return client
     if cluster:
         return aioredis.RedisCluster.from_url(url, **common)
-    return aioredis.from_url(url, **common)
+    # A blocking pool: past max_connections concurrent commands wait for a connection (up to
+    # the socket timeout) instead of failing with "Too many connections".
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=MAX_CONNECTIONS, timeout=2.0, **common
+    )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
 
 
 class RedisStateStore(StateStore):

@@ -17,12 +17,19 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
+from llm_gateway.limits.upstream_headers import HEADERS as RATE_LIMIT_HEADERS
 from llm_gateway.providers.transport.deadline import Deadline
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024  # GATEWAY_MAX_UPSTREAM_BODY_BYTES' default
 
 # The only response headers a transport keeps (lower-case names): what the provider reads.
-KEPT_HEADERS = ("content-type", "retry-after", "x-request-id", "x-generation-id")
+KEPT_HEADERS = (
+    "content-type",
+    "retry-after",
+    "x-request-id",
+    "x-generation-id",
+    *RATE_LIMIT_HEADERS,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import httptools
 
+from llm_gateway.limits.upstream_headers import HEADERS as RATE_LIMIT_HEADERS
 from llm_gateway.providers.transport.deadline import Deadline
 from llm_gateway.providers.transport.errors import (
     BodyCut,
@@ -45,6 +46,8 @@ _KEPT = {
     b"x-request-id": "x-request-id",
     b"x-generation-id": "x-generation-id",
     b"content-encoding": "content-encoding",
+    # rate-limit headers, for the limiter (limits/upstream_headers.py)
+    **{name.encode(): name for name in RATE_LIMIT_HEADERS},
 }
 _FRAMING = frozenset({b"content-length", b"transfer-encoding"})
 _FOREVER = float("inf")

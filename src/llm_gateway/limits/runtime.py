@@ -1,0 +1,84 @@
+"""Starting and stopping one replica's rate limiter, on the control plane's state store."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from llm_gateway.limits.lease import LeasedRates
+from llm_gateway.limits.limiter import RateLimiter
+from llm_gateway.limits.store import MemoryRateStore, RateStore, RedisRateStore
+from llm_gateway.settings import Settings
+from llm_gateway.state.base import StateUnavailable
+
+logger = logging.getLogger("llm_gateway.limits")
+
+SWEEP_S = 0.5
+REPLICAS_EVERY = 10  # sweeps between two looks at how many replicas are alive
+
+
+class RateLimits:
+    """The limiter of a serving process and its background sweep; ``await aclose()`` gives
+    every lease's unused capacity back."""
+
+    def __init__(self, limiter: RateLimiter, control: Any, gateway: Any) -> None:
+        self.limiter = limiter
+        self._control = control
+        self._gateway = gateway
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._sweep(), name="llm-gateway-rate-leases")
+
+    async def aclose(self) -> None:
+        """Uninstall from the gateway (it may be served again), stop, give leases back."""
+        gateway = self._gateway
+        if self.limiter in gateway.admission:
+            gateway.admission.remove(self.limiter)
+        if gateway.runner.gate is self.limiter:
+            gateway.runner.gate = None
+        if gateway.limits is self.limiter:
+            gateway.limits = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.limiter.rates.release_all()
+
+    async def _sweep(self) -> None:
+        rounds = 0
+        while True:
+            await asyncio.sleep(SWEEP_S)
+            try:
+                await self.limiter.rates.sweep()
+                if rounds % REPLICAS_EVERY == 0 and self.limiter.rates.store.sliced:
+                    live = await self._control.store.replicas()
+                    self.limiter.rates.replicas = max(1, len(live))
+            except StateUnavailable:
+                pass  # the leases say so once; their share holds meanwhile
+            except Exception:
+                logger.exception("rate-limit lease sweep failed; retried")
+            rounds += 1
+
+
+def start_rate_limits(settings: Settings, gateway: Any, control: Any) -> RateLimits:
+    """Install a RateLimiter in ``gateway`` (first admission hook, the chain's gate, settled
+    with each answer) on ``control``'s state store; start its sweep."""
+    store = control.store
+    rates: RateStore = RedisRateStore(store) if store.backend == "redis" else MemoryRateStore()
+    limiter = RateLimiter(
+        LeasedRates(rates),
+        wait_s=settings.GATEWAY_RATE_LIMIT_WAIT_MS / 1000,
+        catalog=lambda: gateway.registry.catalog,
+        publish=store.publish,
+        origin=control.replica_id,
+    )
+    store.on_event(limiter.on_event)
+    gateway.admission.insert(0, limiter)  # before budgets: a refusal here reserves nothing
+    gateway.runner.gate = limiter
+    gateway.limits = limiter
+    runtime = RateLimits(limiter, control, gateway)
+    runtime.start()
+    return runtime
