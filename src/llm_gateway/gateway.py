@@ -24,7 +24,7 @@ from llm_gateway.cache.directive import CacheDirective
 from llm_gateway.cache.replay import answer_from_cache, hit_model, usage_of
 from llm_gateway.cache.store import CachedAnswer, ResponseCache
 from llm_gateway.chain import ChainRunner
-from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
+from llm_gateway.cost import ZERO_COST, CostBreakdown
 from llm_gateway.errors import GatewayError, InvalidRequest
 from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
@@ -48,13 +48,14 @@ from llm_gateway.redaction import install_log_redaction, register_secrets
 from llm_gateway.request_info import (
     implied_capabilities,
     new_trace_id,
-    trace_detail,
 )
+from llm_gateway.resilience.availability import follow_circuit
 from llm_gateway.resilience.circuit import CircuitBreakers, CircuitConfig, CircuitState
 from llm_gateway.resilience.retry import RetryPolicy
 from llm_gateway.route_resolution import resolve_route
 from llm_gateway.selection.signals import InMemorySignals
 from llm_gateway.settings import Settings, get_settings
+from llm_gateway.settlement import answer_text_of, finish_reason_of, settle_and_record
 from llm_gateway.storage.records import LedgerRow
 from llm_gateway.storage.runtime import GatewayRecords
 from llm_gateway.streaming import GatewayStream
@@ -189,9 +190,9 @@ class LLMGateway:
         body = response.body
         body["model"] = policy.logical_id
         if self.tracer.content_chars:
-            plan.answer_text = _answer_text(body)
+            plan.answer_text = answer_text_of(body)
         if self.otel is not None:
-            plan.finish_reason = _finish_reason(body)
+            plan.finish_reason = finish_reason_of(body)
         cost = await self.finish(plan, policy, response.usage, None)
         usage = body.get("usage")
         if isinstance(usage, dict):
@@ -350,49 +351,7 @@ class LLMGateway:
         stream: GatewayStream | None = None,
     ) -> CostBreakdown:
         """Settle cost and reservations, then record. Failed attempts are never billed."""
-        if policy is not None and (cost is None or cost is ZERO_COST):
-            cost = compute_cost(usage, policy)
-        if stream is not None and cost is not None:
-            cost = stream.settled_cost(cost)
-            stream.cost = cost
-        final = cost or ZERO_COST
-        ok = error is None
-        status = "cancelled" if stream is not None and stream.cancelled else None
-        if self.limits is not None:
-            self.limits.settle_usage(plan, policy, usage)
-        if plan.cache_saved is None:  # a cache hit was never admitted: nothing to settle
-            for hook in self.admission:
-                await hook.settle(plan, final, ok)
-        duration_ms = (time.monotonic() - plan.started_at) * 1000
-        self.metrics.observe(
-            plan,
-            policy,
-            usage,
-            final,
-            error,
-            duration_ms / 1000,
-            self.overhead_ms(plan) / 1000,
-            status=status,
-        )
-        if self.otel is not None:
-            self.otel.record(plan, policy, usage, final, error, status or ("ok" if ok else "error"))
-        self.tracer.record(
-            trace_id=plan.trace_id,
-            duration_ms=duration_ms,
-            ok=ok,
-            model=policy.logical_id if policy else None,
-            node=plan.route.node_label,
-            cost=final.total,
-            capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
-            detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),
-            notable=len(plan.attempts) > 1
-            or (policy is not None and policy is not plan.selection.selected_model),
-        )
-        if self.records is not None:
-            row = ledger_row(plan, policy, usage, final, error, duration_ms, status)
-            if not self.records.writer.offer(row):
-                await self.records.writer.put(row)
-        return final
+        return await settle_and_record(self, plan, policy, usage, error, cost=cost, stream=stream)
 
     def overhead_ms(self, plan: Plan) -> float:
         """Time spent in the gateway itself: elapsed minus time inside provider calls."""
@@ -406,45 +365,7 @@ class LLMGateway:
 
     def _on_circuit_change(self, model: str, old: CircuitState, new: CircuitState) -> None:
         """Keep selection's view of availability (and the gauge) in step with the breakers."""
-        self.metrics.set_circuit(model, new)
-        circuit = self.circuits.state(model)
-        logger.info(
-            "circuit %s: %s → %s%s",
-            model,
-            old.value,
-            new.value,
-            f" for {circuit.cooldown_s:g} s ({circuit.last_error})"
-            if new is CircuitState.OPEN
-            else "",
-        )
-        if new is CircuitState.OPEN:
-            self.signals.set_available(model, False)
-            cooldown = self.circuits.state(model).cooldown_s
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return
-            # After the cool-down the model is selectable again; the breaker lets one probe in.
-            loop.call_later(cooldown, self.signals.set_available, model, True)
-        elif new is CircuitState.CLOSED:
-            self.signals.set_available(model, True)
-
-
-def _finish_reason(body: Mapping[str, Any]) -> str | None:
-    choices = body.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        reason = choices[0].get("finish_reason")
-        return reason if isinstance(reason, str) else None
-    return None
-
-
-def _answer_text(body: Mapping[str, Any]) -> str | None:
-    choices = body.get("choices")
-    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
-        message = choices[0].get("message")
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            return str(message["content"])
-    return None
+        follow_circuit(self, model, old, new)
 
 
 def build_gateway(

@@ -1,0 +1,94 @@
+"""How a request ends, whatever its path (complete, stream, cache hit): cost settled (the rate
+limiter's tokens and the admission hooks' reservations), then metrics, OpenTelemetry, the trace
+and the ledger row."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
+from llm_gateway.errors import GatewayError
+from llm_gateway.exchange import Plan
+from llm_gateway.ledger_rows import ledger_row
+from llm_gateway.model_policy import ModelPolicy
+from llm_gateway.providers.base import Usage
+from llm_gateway.request_info import trace_detail
+
+if TYPE_CHECKING:
+    from llm_gateway.gateway import LLMGateway
+    from llm_gateway.streaming import GatewayStream
+
+
+async def settle_and_record(
+    gateway: LLMGateway,
+    plan: Plan,
+    policy: ModelPolicy | None,
+    usage: Usage | None,
+    error: GatewayError | None,
+    *,
+    cost: CostBreakdown | None = None,
+    stream: GatewayStream | None = None,
+) -> CostBreakdown:
+    """See :meth:`LLMGateway.finish`."""
+    if policy is not None and (cost is None or cost is ZERO_COST):
+        cost = compute_cost(usage, policy)
+    if stream is not None and cost is not None:
+        cost = stream.settled_cost(cost)
+        stream.cost = cost
+    final = cost or ZERO_COST
+    ok = error is None
+    status = "cancelled" if stream is not None and stream.cancelled else None
+    if gateway.limits is not None:
+        gateway.limits.settle_usage(plan, policy, usage)
+    if plan.cache_saved is None:  # a cache hit was never admitted: nothing to settle
+        for hook in gateway.admission:
+            await hook.settle(plan, final, ok)
+    duration_ms = (time.monotonic() - plan.started_at) * 1000
+    gateway.metrics.observe(
+        plan,
+        policy,
+        usage,
+        final,
+        error,
+        duration_ms / 1000,
+        gateway.overhead_ms(plan) / 1000,
+        status=status,
+    )
+    if gateway.otel is not None:
+        gateway.otel.record(plan, policy, usage, final, error, status or ("ok" if ok else "error"))
+    gateway.tracer.record(
+        trace_id=plan.trace_id,
+        duration_ms=duration_ms,
+        ok=ok,
+        model=policy.logical_id if policy else None,
+        node=plan.route.node_label,
+        cost=final.total,
+        capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
+        detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),
+        notable=len(plan.attempts) > 1
+        or (policy is not None and policy is not plan.selection.selected_model),
+    )
+    if gateway.records is not None:
+        row = ledger_row(plan, policy, usage, final, error, duration_ms, status)
+        if not gateway.records.writer.offer(row):
+            await gateway.records.writer.put(row)
+    return final
+
+
+def finish_reason_of(body: Mapping[str, Any]) -> str | None:
+    choices = body.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        reason = choices[0].get("finish_reason")
+        return reason if isinstance(reason, str) else None
+    return None
+
+
+def answer_text_of(body: Mapping[str, Any]) -> str | None:
+    choices = body.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return None
