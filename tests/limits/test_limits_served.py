@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from tests.http.conftest import ADMIN_TOKEN, SimulatedProviders, make_settings
 from tests.http.serving import serve
 
@@ -96,6 +97,19 @@ def test_a_node_over_its_rpm_gets_429_naming_the_limit_and_a_ledger_row(url: str
     assert len(refusals) == 1
     assert refusals[0]["node"] == "formatter"
     assert refusals[0]["error_type"] == "rate_limit_exceeded"
+    # On /metrics: the refusal by scope and limit, never by the node's name.
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text)
+    }
+    refused_total = {
+        (s.labels["scope"], s.labels["limit"]): s.value
+        for s in families["llm_gateway_rate_limit_refusals"].samples
+        if s.name.endswith("_total")
+    }
+    assert refused_total[("node", "rpm")] >= 1
+    assert "llm_gateway_rate_limit_leased_headroom" in families
+    assert "llm_gateway_model_cooldown_seconds" in families
 
 
 def test_a_model_at_its_limit_is_skipped_to_its_fallback(url: str, config: Path) -> None:

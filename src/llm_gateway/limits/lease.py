@@ -62,6 +62,13 @@ class LeasedRates:
         self._tasks: set[asyncio.Task[None]] = set()
         self.unavailable: str | None = None
 
+    def balances(self) -> list[tuple[str, int]]:
+        """``(bucket key, units left)`` of the leases this replica holds now."""
+        now = self._clock()
+        return [
+            (key, lease.balance) for key, lease in self._leases.items() if lease.expires_at > now
+        ]
+
     async def take(self, key: str, need: int, limit: int) -> Grant:
         """``need`` units now, or a refusal saying how long until they could be had."""
         if not self.store.sliced:

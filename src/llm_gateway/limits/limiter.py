@@ -80,6 +80,8 @@ class RateLimiter:
         self._origin = origin
         self._clock = clock
         self._cooldowns: dict[str, float] = {}  # model logical id → monotonic end
+        self.refusals: dict[tuple[str, str], int] = {}  # (scope, rpm|tpm|cooldown) → count
+        self.waits = 0
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- admission (node, client key) -----------------------------------------------------
@@ -213,8 +215,10 @@ class RateLimiter:
             del self._cooldowns[policy.logical_id]
             return None
         if until <= self._wait_deadline(plan):
+            self.waits += 1
             await asyncio.sleep(until - now)
             return None
+        self.refusals[("model", "cooldown")] = self.refusals.get(("model", "cooldown"), 0) + 1
         return RateLimitExceeded(
             scope="model",
             key=policy.logical_id,
@@ -236,6 +240,8 @@ class RateLimiter:
                 if self._clock() + grant.retry_after_s > self._wait_deadline(plan):
                     for done in taken:  # refused: nothing of it counts
                         self.rates.adjust(done.key, done.units, done.limit)
+                    counted = (check.scope, check.kind)
+                    self.refusals[counted] = self.refusals.get(counted, 0) + 1
                     return RateLimitExceeded(
                         scope=check.scope,
                         key=check.name,
@@ -243,6 +249,7 @@ class RateLimiter:
                         limit=check.limit,
                         retry_after=grant.retry_after_s,
                     )
+                self.waits += 1
                 await asyncio.sleep(grant.retry_after_s)
         if plan.rate_reservations is None:
             plan.rate_reservations = []

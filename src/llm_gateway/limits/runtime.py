@@ -9,6 +9,7 @@ from typing import Any
 
 from llm_gateway.limits.lease import LeasedRates
 from llm_gateway.limits.limiter import RateLimiter
+from llm_gateway.limits.metrics import limiter_families
 from llm_gateway.limits.store import MemoryRateStore, RateStore, RedisRateStore
 from llm_gateway.settings import Settings
 from llm_gateway.state.base import StateUnavailable
@@ -32,6 +33,10 @@ class RateLimits:
     def start(self) -> None:
         self._task = asyncio.create_task(self._sweep(), name="llm-gateway-rate-leases")
 
+    def families(self) -> Any:
+        """This limiter's families on ``/metrics`` (see :mod:`llm_gateway.limits.metrics`)."""
+        return limiter_families(self.limiter)
+
     async def aclose(self) -> None:
         """Uninstall from the gateway (it may be served again), stop, give leases back."""
         gateway = self._gateway
@@ -41,6 +46,8 @@ class RateLimits:
             gateway.runner.gate = None
         if gateway.limits is self.limiter:
             gateway.limits = None
+        if self.families in gateway.metrics.sources:
+            gateway.metrics.sources.remove(self.families)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,5 +87,6 @@ def start_rate_limits(settings: Settings, gateway: Any, control: Any) -> RateLim
     gateway.runner.gate = limiter
     gateway.limits = limiter
     runtime = RateLimits(limiter, control, gateway)
+    gateway.metrics.add_collector(runtime.families)
     runtime.start()
     return runtime
