@@ -83,6 +83,10 @@ def test_requests_stop_at_the_cap_and_answers_say_what_remains(
         assert 'llm_gateway_budget_refusals_total{period="hour",scope="node:formatter"} 1.0' in (
             metrics
         )
+        # Nothing in flight now: nothing reserved on this replica.
+        assert 'llm_gateway_budget_reserved_usd{period="hour",scope="node:formatter"} 0.0' in (
+            metrics
+        )
         unbudgeted = ask(url, "gpt-4o-mini")  # the default node has no budget
         assert unbudgeted.status_code == 200 and "x-gateway-budget-remaining" not in (
             unbudgeted.headers

@@ -28,12 +28,19 @@ class BudgetCollector:
             "What the cap still allows, other replicas' leases held back",
             labels=["scope", "period"],
         )
+        reserved = GaugeMetricFamily(
+            f"{_NS}_reserved_usd",
+            "Reserved by requests in flight on this replica (settled when they end)",
+            labels=["scope", "period"],
+        )
         for (scope, period), counter in list(manager._current.items()):
             labels = [scope, period.value]
             spent.add_metric(labels, float(from_units(counter.spent + counter.pending)))
+            reserved.add_metric(labels, float(from_units(counter.reserved)))
             cap.add_metric(labels, float(from_units(counter.cap)))
             remaining.add_metric(labels, float(from_units(max(0, counter.remaining))))
         yield spent
+        yield reserved
         yield cap
         yield remaining
         warnings = CounterMetricFamily(
