@@ -4,6 +4,7 @@ and the ledger row."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
     from llm_gateway.streaming import GatewayStream
 
+logger = logging.getLogger("llm_gateway.gateway")
+
 
 async def settle_and_record(
     gateway: LLMGateway,
@@ -32,6 +35,8 @@ async def settle_and_record(
     stream: GatewayStream | None = None,
 ) -> CostBreakdown:
     """See :meth:`LLMGateway.finish`."""
+    if error is not None and plan.attempts:
+        log_upstream_failure(plan, error)
     if policy is not None and (cost is None or cost is ZERO_COST):
         cost = compute_cost(usage, policy)
     if stream is not None and cost is not None:
@@ -92,3 +97,21 @@ def answer_text_of(body: Mapping[str, Any]) -> str | None:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             return str(message["content"])
     return None
+
+
+def log_upstream_failure(plan: Plan, error: GatewayError) -> None:
+    """A request the upstreams failed: one WARNING line for the whole request, naming each
+    attempt (retries and fallbacks included) — never one line per retry."""
+    tried = [a for a in plan.attempts if not a.skipped]
+    if not tried:
+        return
+    summary = ", ".join(
+        f"{a.model} {a.upstream_status or a.error_type or 'error'}" for a in tried[-6:]
+    )
+    logger.warning(
+        "request %s failed after %d attempt(s) [%s]: %s",
+        plan.request_id or plan.trace_id,
+        len(tried),
+        summary,
+        getattr(error, "message", str(error))[:300],
+    )

@@ -8,6 +8,7 @@ work, and how many upstream calls one request costs.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,3 +249,20 @@ def test_a_recovered_stream_is_one_answer_with_every_attempt_billed(
     assert usage["usage"]["completion_tokens"] >= len(text.split()) // 2
     assert usage["x_gateway"]["models"][0] == "gemini-2.5-pro"
     assert len(usage["x_gateway"]["models"]) == 2
+
+
+@pytest.mark.parametrize("gateway_url", [{"GATEWAY_MAX_RETRIES": 2}], indirect=True)
+def test_a_failed_request_is_one_log_line_not_one_per_retry(
+    simulator: SimulatorHandle, gateway_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.set_scenario(faults("*", {"kind": "error", "status": 503}))
+    with caplog.at_level(logging.WARNING, logger="llm_gateway.gateway"):
+        response = chat(gateway_url)
+    assert response.status_code >= 500
+    tried = len(simulator.attempts())
+    assert tried > 1  # retried and fell back: several upstream calls ...
+    lines = [r for r in caplog.records if "failed after" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in lines]  # ... one line
+    assert f"failed after {tried} attempt(s)" in lines[0].getMessage()
+    assert "503" in lines[0].getMessage()
+    assert UPSTREAM_KEY not in lines[0].getMessage()
