@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.sql import ColumnElement
 
 from llm_gateway.alerts.conditions import Metric
@@ -141,17 +141,16 @@ async def _hourly_cost(
         where.append(ledger.c.model.is_not(None))
     totals: dict[str, Decimal] = defaultdict(Decimal)
     counts: dict[str, int] = defaultdict(int)
-    if store.dialect == "postgresql":
-        query = select(scope, func.count(), func.sum(ledger.c.cost_usd)).where(*where)
-        for key, count, total in await _grouped(store, query.group_by(scope)):
-            totals[str(key)] += Decimal(total or 0)
-            counts[str(key)] += int(count)
-    else:  # SQLite keeps exact decimals as text: sum them here
-        async with store.engine.connect() as connection:
-            result = await connection.stream(select(scope, ledger.c.cost_usd).where(*where))
-            async for key, cost in result:
-                totals[str(key)] += cost
-                counts[str(key)] += 1
+    # Summed by the database in one aggregate. SQLite keeps exact decimals as text: there the
+    # sum is of their REAL values (a threshold in dollars needs no tenth decimal), where reading
+    # every row of the window into Python would cost the replica more, the busier it is.
+    amount: ColumnElement[Any] = ledger.c.cost_usd
+    if store.dialect != "postgresql":
+        amount = cast(ledger.c.cost_usd, Float)
+    query = select(scope, func.count(), func.sum(amount)).where(*where)
+    for key, count, total in await _grouped(store, query.group_by(scope)):
+        totals[str(key)] += Decimal(str(total or 0))
+        counts[str(key)] += int(count)
     scale = Decimal(3600) / Decimal(str(rule.window_s))
     return {key: Measurement(float(total * scale), counts[key]) for key, total in totals.items()}
 
