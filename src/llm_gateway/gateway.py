@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from llm_gateway.admitted_stream import AdmittedStream
-from llm_gateway.cache.directive import CacheDirective
 from llm_gateway.cache.replay import answer_from_cache, hit_model, usage_of
 from llm_gateway.cache.store import CachedAnswer, ResponseCache
 from llm_gateway.chain import ChainRunner
@@ -43,7 +42,7 @@ from llm_gateway.model_selector import (
     set_model_selector,
 )
 from llm_gateway.otel import OtelTraces, build_otel_traces
-from llm_gateway.providers.base import ProviderRequest, ProviderResponse, Usage
+from llm_gateway.providers.base import ProviderRequest, ProviderResponse
 from llm_gateway.redaction import install_log_redaction, register_secrets
 from llm_gateway.request_info import (
     implied_capabilities,
@@ -141,35 +140,8 @@ class LLMGateway:
 
     # -- entry points ---------------------------------------------------------------------
 
-    def resolve_route(
-        self,
-        model_field: str | None,
-        *,
-        node: str | None = None,
-        strategy: str | None = None,
-        trace_id: str | None = None,
-        user_id: str | None = None,
-        api_key_id: str | None = None,
-        cache: CacheDirective | None = None,
-        traceparent: str | None = None,
-    ) -> Route:
-        """Map the ``model`` field and headers to a Route.
-
-        ``model`` is a logical model id, a node name, ``auto``, or a provider's model id from the
-        catalogue (``anthropic/claude-3.5-sonnet-20241022``), so code written against OpenRouter
-        works unchanged: it names the logical model with that id (the first in file order).
-        """
-        return resolve_route(
-            self,
-            model_field,
-            node=node,
-            strategy=strategy,
-            trace_id=trace_id,
-            user_id=user_id,
-            api_key_id=api_key_id,
-            cache=cache,
-            traceparent=traceparent,
-        )
+    # Map the ``model`` field and headers to a Route (see route_resolution.resolve_route).
+    resolve_route = resolve_route
 
     async def complete(self, request: Mapping[str, Any], route: Route) -> GatewayResponse:
         """The whole answer from the first model that gives one. Raises GatewayError."""
@@ -340,18 +312,8 @@ class LLMGateway:
     ) -> ProviderResponse:
         return await self.runner.provider_for(policy).complete(request)
 
-    async def finish(
-        self,
-        plan: Plan,
-        policy: ModelPolicy | None,
-        usage: Usage | None,
-        error: GatewayError | None,
-        *,
-        cost: CostBreakdown | None = None,
-        stream: GatewayStream | None = None,
-    ) -> CostBreakdown:
-        """Settle cost and reservations, then record. Failed attempts are never billed."""
-        return await settle_and_record(self, plan, policy, usage, error, cost=cost, stream=stream)
+    # Settle cost and reservations, then record (see settlement.settle_and_record).
+    finish = settle_and_record
 
     def overhead_ms(self, plan: Plan) -> float:
         """Time spent in the gateway itself: elapsed minus time inside provider calls."""
