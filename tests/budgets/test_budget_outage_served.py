@@ -69,7 +69,10 @@ def test_a_redis_outage_under_each_fail_mode(
                 # The three answers settled and synced to the shared counter: what the replica
                 # knows at the kill is the spend so far (on a loaded machine a sync can lag).
                 ok = [r for r in sqlite_ledger(home / "records.sqlite3") if r["status"] == "ok"]
-                spent = Decimal(budget_row(budgets(url), "gateway", "day")["spent"])
+                listing = budgets(url)
+                if not listing["available"]:
+                    return False
+                spent = Decimal(budget_row(listing, "gateway", "day")["spent"])
                 return len(ok) >= 3 and spent >= ledger_total(ok) - Decimal("1e-9") * len(ok) > 0
 
             wait_for(spend_synced)
@@ -84,6 +87,11 @@ def test_a_redis_outage_under_each_fail_mode(
             health = httpx.get(f"{url}/api/admin/gateway/health", headers=AUTH).json()
             assert health["state"]["budgets"] == {"status": "unavailable", "fail_mode": mode}
             assert any("budget counters unavailable" in w for w in health["warnings"])
+            listing = budgets(url)  # still listed during the outage, as last seen
+            assert listing["available"] is False and listing["error"]
+            during = budget_row(listing, "gateway", "day")
+            assert during["as_of"] == "last_sync" and Decimal(during["cap"]) == estimate * 12
+            assert Decimal(during["spent"]) > 0
             if mode == "closed":
                 assert answer.status_code == 503 and refusal["code"] == "budget_unavailable"
                 before = len(simulator.attempts())
@@ -105,7 +113,12 @@ def test_a_redis_outage_under_each_fail_mode(
             wait_for(lambda: ask(url).status_code in (200, 429), seconds=15)
 
             def rebuilt_equals_ledger() -> bool:
-                spent = Decimal(budget_row(budgets(url), "gateway", "day")["spent"])
+                listing = budgets(url)  # the first reads after the restart may still fail
+                if not listing["available"]:
+                    return False
+                row = budget_row(listing, "gateway", "day")
+                assert row["as_of"] == "now"
+                spent = Decimal(row["spent"])
                 rows = sqlite_ledger(home / "records.sqlite3")
                 return spent > 0 and abs(spent - ledger_total(rows)) <= Decimal("1e-9") * len(rows)
 

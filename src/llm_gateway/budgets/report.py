@@ -1,4 +1,5 @@
-"""``GET /budgets``: every capped scope and period as the shared counters hold it now."""
+"""``GET /budgets``: every capped scope and period as the shared counters hold it now — or, while
+they do not answer, as this replica last saw them (``as_of: "last_sync"``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llm_gateway.budgets.config import from_units
+from llm_gateway.budgets.local import LocalCounter
 
 _SYNC_WAIT_S = 5.0
 
@@ -31,26 +33,49 @@ async def budget_report(manager: Any) -> list[dict[str, Any]]:
     for counter, view in zip(counters, views, strict=True):
         spent = view.spent if view else 0
         leased = view.leased if view else 0
-        rows.append(
-            {
-                "scope": counter.scope,
-                "period": counter.period.value,
-                "source": "admin" if counter.scope in manager.admin else "file",
-                "currency": "USD",
-                "cap": _usd(counter.cap),
-                "spent": _usd(spent),
-                "reserved": _usd(leased),
-                "reserved_in_flight_here": _usd(counter.reserved),
-                "remaining": _usd(max(0, counter.cap - spent - leased)),
-                "reset_at": datetime.fromtimestamp(counter.end_ts, UTC).isoformat(
-                    timespec="seconds"
-                ),
-                "reset_in_s": max(0, round(counter.end_ts - now)),
-                "replicas_holding": view.holders if view else 0,
-                "warn_at": list(manager.thresholds(counter.scope)),
-            }
-        )
+        holders = view.holders if view else 0
+        rows.append(_row(manager, counter, now, spent, leased, holders, "now"))
     return rows
+
+
+def last_known_report(manager: Any) -> list[dict[str, Any]]:
+    """The same rows from this replica's counters while the shared ones do not answer: the
+    shared spend and other replicas' leases as of the last sync, plus what this replica has
+    settled and reserved since."""
+    now = time.time()
+    rows = []
+    for counter in manager.current_counters(now):
+        spent = counter.spent + counter.pending
+        leased = counter.others + counter.reserved
+        rows.append(_row(manager, counter, now, spent, leased, counter.holders, "last_sync"))
+    return rows
+
+
+def _row(
+    manager: Any,
+    counter: LocalCounter,
+    now: float,
+    spent: int,
+    leased: int,
+    holders: int,
+    as_of: str,
+) -> dict[str, Any]:
+    return {
+        "scope": counter.scope,
+        "period": counter.period.value,
+        "source": "admin" if counter.scope in manager.admin else "file",
+        "currency": "USD",
+        "cap": _usd(counter.cap),
+        "spent": _usd(spent),
+        "reserved": _usd(leased),
+        "reserved_in_flight_here": _usd(counter.reserved),
+        "remaining": _usd(max(0, counter.cap - spent - leased)),
+        "reset_at": datetime.fromtimestamp(counter.end_ts, UTC).isoformat(timespec="seconds"),
+        "reset_in_s": max(0, round(counter.end_ts - now)),
+        "replicas_holding": holders,
+        "warn_at": list(manager.thresholds(counter.scope)),
+        "as_of": as_of,
+    }
 
 
 def _usd(units: int) -> str:

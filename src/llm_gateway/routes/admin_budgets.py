@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from pydantic import ConfigDict, Field
 
 from llm_gateway.budgets.config import ScopeSpec, parse_scope_id
+from llm_gateway.budgets.report import last_known_report
 from llm_gateway.errors import GatewayError, NotFound, ValidationFailed, echo
 from llm_gateway.routes.admin_changes import commit_change
 from llm_gateway.routes.deps import AdminDep, gateway_of, services_of
@@ -49,7 +50,7 @@ async def list_budgets(request: Request) -> dict[str, Any]:
         budgets = await manager.report()
         error = None
     except StateUnavailable as exc:
-        budgets, error = [], str(exc)
+        budgets, error = last_known_report(manager), str(exc)
     return {
         "fail_mode": manager.fail_mode,
         "available": manager.unavailable is None and error is None,
