@@ -1,6 +1,7 @@
 """An upstream 429 cools its model down on every replica: two served apps sharing the real
 Redis and the simulator; after A got a 429 with Retry-After, neither A nor B calls that model
-again until the cool-down ends (they answer from its fallbacks)."""
+again until the cool-down ends (they answer from its fallbacks) — nor does a replica C started
+during the cool-down."""
 
 from __future__ import annotations
 
@@ -18,11 +19,32 @@ from tests.shared_services import REDIS_URL
 
 from llm_gateway.app import create_app
 from llm_gateway.limits.upstream_headers import exhausted_wait, reset_seconds
+from llm_gateway.settings import Settings
 from llm_gateway.simulator.testing import SimulatorHandle
 
 REPO_CONFIG = Path(__file__).resolve().parents[2] / "config"
 MESSAGES = [{"role": "user", "content": "hello"}]
 MINI = "openai/gpt-4o-mini"
+
+
+def _settings(tmp_path: Path, name: str, upstream: str, prefix: str) -> Settings:
+    config_dir = tmp_path / f"config-{name}"
+    shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
+    home = tmp_path / name
+    home.mkdir()
+    return make_settings(
+        home,
+        GATEWAY_SIMULATE=False,
+        OPENROUTER_API_KEY="sk-or-limits-test-0000",
+        OPENROUTER_BASE_URL=upstream,
+        GATEWAY_CONFIG_DIR=config_dir,
+        DATABASE_URL="",
+        REDIS_URL=REDIS_URL,
+        GATEWAY_REDIS_PREFIX=prefix,
+        GATEWAY_HEARTBEAT_S=0.2,
+        GATEWAY_MAX_RETRIES=0,
+        GATEWAY_RATE_LIMIT_WAIT_MS=0,
+    )
 
 
 @pytest.fixture
@@ -31,23 +53,7 @@ def replicas(tmp_path: Path, simulator: SimulatorHandle, redis_prefix: str) -> I
     urls = []
     with ExitStack() as stack:
         for name in ("a", "b"):
-            config_dir = tmp_path / f"config-{name}"
-            shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
-            home = tmp_path / name
-            home.mkdir()
-            settings = make_settings(
-                home,
-                GATEWAY_SIMULATE=False,
-                OPENROUTER_API_KEY="sk-or-limits-test-0000",
-                OPENROUTER_BASE_URL=simulator.base_url,
-                GATEWAY_CONFIG_DIR=config_dir,
-                DATABASE_URL="",
-                REDIS_URL=REDIS_URL,
-                GATEWAY_REDIS_PREFIX=redis_prefix,
-                GATEWAY_HEARTBEAT_S=0.2,
-                GATEWAY_MAX_RETRIES=0,
-                GATEWAY_RATE_LIMIT_WAIT_MS=0,
-            )
+            settings = _settings(tmp_path, name, simulator.base_url, redis_prefix)
             url, _ = stack.enter_context(serve(create_app(settings)))
             urls.append(url)
         deadline = time.monotonic() + 5
@@ -72,7 +78,7 @@ def _answer(url: str) -> str:
 
 
 def test_an_upstream_429_cools_the_model_down_on_every_replica(
-    replicas: list[str], simulator: SimulatorHandle
+    replicas: list[str], simulator: SimulatorHandle, tmp_path: Path, redis_prefix: str
 ) -> None:
     a, b = replicas
     simulator.set_scenario(
@@ -92,6 +98,14 @@ def test_an_upstream_429_cools_the_model_down_on_every_replica(
     assert simulator.attempts(MINI) == []  # neither called it while it cools down
     health = httpx.get(f"{b}/api/admin/gateway/health", headers=AUTH).json()
     assert 25 < health["state"]["rate_limits"]["cooling_down"]["gpt-4o-mini"] <= 30
+
+    # A replica that starts during the cool-down missed the event: it reads the hold.
+    late = _settings(tmp_path, "c", simulator.base_url, redis_prefix)
+    with serve(create_app(late)) as (c, _):
+        health = httpx.get(f"{c}/api/admin/gateway/health", headers=AUTH).json()
+        assert 25 < health["state"]["rate_limits"]["cooling_down"]["gpt-4o-mini"] <= 30
+        assert _answer(c) != "gpt-4o-mini"
+        assert simulator.attempts(MINI) == []
 
 
 def test_rate_limit_headers_say_how_long_until_the_reset() -> None:

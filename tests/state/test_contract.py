@@ -98,3 +98,20 @@ async def test_cache_entries_expire_and_are_replaced(state_store: StateStore) ->
     await asyncio.sleep(0.45)
     assert await state_store.cache_get("k1") is None
     assert await state_store.cache_get("k2") == "replaced"
+
+
+async def test_holds_end_with_their_time_and_can_be_dropped(state_store: StateStore) -> None:
+    assert await state_store.holds("circuit", []) == []
+    assert await state_store.holds("circuit", ["absent"]) == [None]
+    await state_store.hold_put("circuit", "m1", "1700000000.5", ttl_s=0.3)
+    await state_store.hold_put("circuit", "m2", "second", ttl_s=30)
+    await state_store.hold_put("cooldown", "m1", "other family", ttl_s=30)
+    assert await state_store.holds("circuit", ["m1", "m2", "m3"]) == [
+        "1700000000.5",
+        "second",
+        None,
+    ]
+    await state_store.hold_put("circuit", "m2", "", ttl_s=0)  # dropped
+    await asyncio.sleep(0.45)
+    assert await state_store.holds("circuit", ["m1", "m2"]) == [None, None]
+    assert await state_store.holds("cooldown", ["m1"]) == ["other family"]

@@ -155,6 +155,48 @@ def test_failures_seen_on_one_replica_keep_the_other_off_the_dead_model(
     assert not [r for r in simulator.attempts() if r.model == "openai/gpt-4o-mini"]
 
 
+def test_a_replica_started_while_a_circuit_is_open_keeps_off_the_model(
+    replicas: tuple[list[str], list[Path]],
+    simulator: SimulatorHandle,
+    tmp_path: Path,
+    pg_url: str,
+    redis_prefix: str,
+) -> None:
+    (a, _), _ = replicas
+    simulator.set_scenario(
+        {
+            "zero_latency": True,
+            "models": {"openai/gpt-4o-mini": {"faults": [{"kind": "error", "status": 503}]}},
+        }
+    )
+    for _ in range(3):
+        httpx.post(
+            f"{a}/v1/chat/completions",
+            json={"model": "gpt-4o-mini", "messages": MESSAGES},
+            timeout=30,
+        )
+    health = httpx.get(f"{a}/api/admin/gateway/health", headers=AUTH).json()
+    assert "gpt-4o-mini" in health["open_circuits"]
+    time.sleep(0.2)  # the hold is written beside the event
+    simulator.clear()
+    config_dir = tmp_path / "config-c"
+    shutil.copytree(REPO_CONFIG, config_dir, ignore=shutil.ignore_patterns("scenarios"))
+    home = tmp_path / "c"
+    home.mkdir()
+    values = replica_settings(
+        home=home,
+        config_dir=config_dir,
+        upstream_url=simulator.base_url,
+        pg_url=pg_url,
+        redis_prefix=redis_prefix,
+    )
+    with serve(create_app(make_settings(home, **values))) as (c, _):
+        health = httpx.get(f"{c}/api/admin/gateway/health", headers=AUTH).json()
+        assert "gpt-4o-mini" in health["open_circuits"]  # it missed the event: read the hold
+        assert _answering_model(c, "gpt-4o-mini") != "gpt-4o-mini"
+    assert not [r for r in simulator.attempts() if r.model == "openai/gpt-4o-mini"]
+
+
 def test_health_and_replicas_show_the_shared_state(
     replicas: tuple[list[str], list[Path]],
 ) -> None:

@@ -111,6 +111,17 @@ class StateStore(ABC):
     async def cache_put(self, key: str, value: str, ttl_s: float) -> None:
         """Keep ``value`` under ``key`` for ``ttl_s`` (the store may evict it sooner)."""
 
+    # -- holds: live facts with an end a replica joining later must still learn ------------------
+
+    @abstractmethod
+    async def hold_put(self, family: str, name: str, value: str, ttl_s: float) -> None:
+        """Keep ``value`` as ``family``'s ``name`` for ``ttl_s`` (a circuit open or a model
+        cooling down: what an event told the replicas alive then). ``ttl_s <= 0`` drops it."""
+
+    @abstractmethod
+    async def holds(self, family: str, names: Sequence[str]) -> list[str | None]:
+        """The live value of each of ``names`` in ``family`` (None: none, or it ended)."""
+
     @abstractmethod
     async def lease_holder(self, name: str) -> str | None:
         """Who holds the lease ``name`` now (None: nobody, or it lapsed)."""

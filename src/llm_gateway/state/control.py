@@ -8,8 +8,9 @@
 - **Reloads**: a reload on one replica is announced; each replica reloads its own files and
   acknowledges its result (a replica that cannot load them keeps its last good config, and says
   so).
-- **Circuits**: a circuit that opens here opens on every replica for the same cool-down; when
-  it ends, one replica wins the probe lease and probes while the others stay open until it
+- **Circuits**: a circuit that opens here opens on every replica for the same cool-down (and
+  is kept as a hold ending with it, so a replica starting meanwhile opens it too); when it
+  ends, one replica wins the probe lease and probes while the others stay open until it
   reports.
 - **Heartbeats**: every replica says it is alive with what it runs, for ``GET /replicas``.
 
@@ -37,6 +38,7 @@ logger = logging.getLogger("llm_gateway.state")
 
 OVERRIDE = "override"
 DISABLED = "disabled_model"
+CIRCUIT_HOLD = "circuit"
 
 Reloader = Callable[[bool], Awaitable[dict[str, Any]]]
 
@@ -92,6 +94,7 @@ class ControlPlane:
         await self.store.start()
         try:
             await self._apply(await self._shared_state())
+            await self._adopt_open_circuits()
             await self._beat()
             self._available()
         except StateUnavailable as exc:
@@ -271,7 +274,17 @@ class ControlPlane:
             "cooldown_s": circuit.cooldown_s,
             "origin": self.replica_id,
         }
-        self._spawn(self._publish_quietly(event))
+        self._spawn(self._share_circuit(event))
+
+    async def _adopt_open_circuits(self) -> None:
+        """Open here, for what is left of their cool-down, the circuits other replicas opened
+        before this one started."""
+        models = list(self.gateway.registry.catalog.policies)
+        now = time.time()
+        for model, until in zip(models, await self.store.holds(CIRCUIT_HOLD, models), strict=True):
+            if until is not None and float(until) > now:
+                event = {"model": model, "state": "open", "cooldown_s": float(until) - now}
+                self._follow_circuit(event)
 
     def _follow_circuit(self, event: dict[str, Any]) -> None:
         state = CircuitState(event["state"])
@@ -339,6 +352,18 @@ class ControlPlane:
                 self._lost(exc)
             except Exception:
                 logger.exception("shared-state task failed; retried")
+
+    async def _share_circuit(self, event: dict[str, Any]) -> None:
+        """Keep an open circuit as a hold that ends with its cool-down (a closed one drops it),
+        then announce the transition."""
+        open_for = float(event["cooldown_s"]) if event["state"] == "open" else 0.0
+        until = f"{time.time() + open_for}"
+        try:
+            await self.store.hold_put(CIRCUIT_HOLD, str(event["model"]), until, open_for)
+        except StateUnavailable as exc:
+            self._lost(exc)
+            return
+        await self._publish_quietly(event)
 
     async def _publish_quietly(self, event: dict[str, Any]) -> None:
         try:

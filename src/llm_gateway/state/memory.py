@@ -28,6 +28,7 @@ class MemoryStateStore(StateStore):
         self._replicas: dict[str, tuple[float, dict[str, Any]]] = {}
         self._acks: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._leases: dict[str, tuple[str, float]] = {}
+        self._holds: dict[tuple[str, str], tuple[float, str]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()
         self._cache_bytes = 0
@@ -133,6 +134,20 @@ class MemoryStateStore(StateStore):
         entry = self._cache.pop(key, None)
         if entry is not None:
             self._cache_bytes -= len(entry[1])
+
+    async def hold_put(self, family: str, name: str, value: str, ttl_s: float) -> None:
+        now = self._clock()
+        # Bounded: one entry per family and name (models), the ended ones pruned on every put.
+        self._holds = {k: v for k, v in self._holds.items() if v[0] > now}
+        if ttl_s <= 0:
+            self._holds.pop((family, name), None)
+        else:
+            self._holds[(family, name)] = (now + ttl_s, value)
+
+    async def holds(self, family: str, names: Sequence[str]) -> list[str | None]:
+        now = self._clock()
+        found = [self._holds.get((family, name)) for name in names]
+        return [entry[1] if entry and entry[0] > now else None for entry in found]
 
     async def lease_holder(self, name: str) -> str | None:
         current = self._leases.get(name)

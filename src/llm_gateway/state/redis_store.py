@@ -337,6 +337,20 @@ class RedisStateStore(StateStore):
             self._client.set(self.key("cache", key), value, px=max(1, int(ttl_s * 1000)))
         )
 
+    async def hold_put(self, family: str, name: str, value: str, ttl_s: float) -> None:
+        key = self.key("hold", family, name)
+        if ttl_s <= 0:
+            await self._call(self._client.delete(key))
+        else:
+            await self._call(self._client.set(key, value, px=max(1, int(ttl_s * 1000))))
+
+    async def holds(self, family: str, names: Sequence[str]) -> list[str | None]:
+        if not names:
+            return []
+        keys = [self.key("hold", family, name) for name in names]
+        values = await self._call(self._client.mget(keys))
+        return [str(v) if v is not None else None for v in values]
+
     async def lease_holder(self, name: str) -> str | None:
         holder = await self._call(self._client.get(self._lease_prefix + name))
         return str(holder) if holder is not None else None
