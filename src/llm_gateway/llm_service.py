@@ -11,6 +11,9 @@ decided per request by :func:`llm_gateway.rollout.choose_arm`:
 - **v2** — the gateway, for the node :data:`PURPOSE_NODES` maps ``purpose`` to (selection by
   the node's requirements; ``model_name`` is then not used).
 
+With shadow traffic on (``GATEWAY_V2_SHADOW_PERCENTAGE``), a share of the v1 requests also
+runs through v2 in the background, compared and recorded, never changing the caller's answer.
+
 ``response_metadata["gateway_arm"]`` says which path answered. docs/langchain.md has the table.
 """
 
@@ -22,6 +25,7 @@ from llm_gateway.node_integration.backends import Backend
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
+from llm_gateway.rollout.shadow import ShadowingBackend, shadow_runner
 
 PURPOSE_NODES: dict[str, str] = {
     "writing": "writer",
@@ -54,8 +58,15 @@ class LegacyChatModel(GatewayChatModel):
 
     def _backend(self) -> Backend:
         if choose_arm(self.purpose, self.user or self.trace_id) == "v1":
-            return DirectProviderBackend(self.legacy_model, self._gateway)
+            return with_shadow(self, DirectProviderBackend(self.legacy_model, self._gateway))
         return super()._backend()
+
+
+def with_shadow(client: LegacyChatModel, v1: DirectProviderBackend) -> Backend:
+    """``v1``, shadowed through v2 when shadow traffic is on (:mod:`llm_gateway.rollout.shadow`)."""
+    if shadow_runner(v1.gateway).percentage <= 0:
+        return v1
+    return ShadowingBackend(v1, v1.gateway, node=client.node_name, purpose=client.purpose)
 
 
 def get_llm_client(purpose: str, model_name: str, **kwargs: Any) -> LegacyChatModel:
