@@ -95,7 +95,10 @@ def test_a_failing_v2_is_recorded_and_the_caller_never_sees_it(
     sim.set_scenario(
         {
             "zero_latency": True,
-            "models": {"*": {"faults": [{"kind": "error", "status": 400}]}, V1_PROVIDER_MODEL: {"faults": []}},
+            "models": {
+                "*": {"faults": [{"kind": "error", "status": 400}]},
+                V1_PROVIDER_MODEL: {"faults": []},
+            },
         }
     )
     shadow_env(GATEWAY_V2_SHADOW_PERCENTAGE=100)

@@ -23,7 +23,7 @@ def test_order_counts_through_phrasing() -> None:
     reordered = "mat the on sat cat the"
     paraphrase = "the cat sat on the rug"
     assert similarity(original, reordered) < similarity(original, paraphrase) < 1.0
-    assert 0.0 < similarity(original, reordered)  # same vocabulary still counts for half
+    assert similarity(original, reordered) > 0.0  # same vocabulary still counts for half
 
 
 @pytest.mark.parametrize(
