@@ -25,7 +25,8 @@ from llm_gateway.node_integration.backends import Backend
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
-from llm_gateway.rollout.shadow import ShadowingBackend, shadow_runner
+from llm_gateway.rollout.shadow import shadow_runner
+from llm_gateway.rollout.shadow_backend import ShadowingBackend
 
 PURPOSE_NODES: dict[str, str] = {
     "writing": "writer",

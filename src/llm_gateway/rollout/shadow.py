@@ -16,6 +16,11 @@ whole answer even when the caller streamed (its latency is then to the whole ans
 v1's, which is measured to its last chunk).
 
 A v1 stream the caller abandons is not shadowed (there is no whole v1 answer to compare).
+
+The parts: :mod:`.shadow_backend` (the v1 side, in the legacy shim), this runner (decision,
+bounds, the v2 run, the comparison), :mod:`.shadow_budget` (share and spend),
+:mod:`.shadow_sink` (where rows go), :mod:`.shadow_summary` (the evidence per node),
+:mod:`.shadow_metrics` (Prometheus), :mod:`llm_gateway.similarity` (the measure).
 """
 
 from __future__ import annotations
@@ -27,16 +32,15 @@ import threading
 import time
 import weakref
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from llm_gateway.errors import GatewayError
-from llm_gateway.node_integration.backends import Backend, CallContext, Completion, StreamMeta
-from llm_gateway.providers.base import Usage
 from llm_gateway.request_info import new_trace_id
 from llm_gateway.rollout.shadow_budget import ShadowBudget, in_shadow_share, shadow_percentage
-from llm_gateway.rollout.shadow_text import output_text, stream_text
+from llm_gateway.rollout.shadow_sink import OwnStoreSink, sink_for
+from llm_gateway.rollout.shadow_text import output_text
 from llm_gateway.settings import get_settings
 from llm_gateway.similarity import similarity
 from llm_gateway.storage.records import utc_from_timestamp
@@ -79,6 +83,12 @@ class ShadowRunner:
         self.spent_total = Decimal(0)
         self.recent: deque[ShadowComparison] = deque(maxlen=RECENT_ROWS)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.own_sink: OwnStoreSink | None = None
+
+    @property
+    def gateway(self) -> LLMGateway | None:
+        """The gateway the shadows run on (None once it is gone)."""
+        return self._gateway()
 
     # -- settings (read per call: the flags change at run time) --------------------------------
 
@@ -196,10 +206,19 @@ class ShadowRunner:
                 self.similarity_sum[row.node] = total + row.similarity
                 self.similarity_count[row.node] += 1
             self.recent.append(row)
+        sink = sink_for(self._gateway(), self._own_store())
+        if sink is not None:
+            sink.offer(row)
+
+    def _own_store(self) -> OwnStoreSink | None:
+        """The store this process writes comparisons to when no record store is attached
+        (``DATABASE_URL`` set; see :mod:`.shadow_sink`)."""
         gateway = self._gateway()
-        records = gateway.records if gateway is not None else None
-        if records is not None:
-            records.writer.comparisons.offer(row)
+        if self.own_sink is None and gateway is not None and gateway.records is None:
+            url = gateway.settings.database_url
+            if url:
+                self.own_sink = OwnStoreSink(url)
+        return self.own_sink
 
 
 async def _call_v2(gateway: LLMGateway, body: dict[str, Any], node: str, trace_id: str) -> Any:
@@ -232,97 +251,3 @@ def shadow_runner(gateway: LLMGateway) -> ShadowRunner:
             runner = _RUNNERS[gateway] = ShadowRunner(gateway)
             gateway.metrics.add_collector(lambda: shadow_families(runner))
         return runner
-
-
-class ShadowingBackend:
-    """The v1 backend, with a shadow v2 run after each call in the shadow share."""
-
-    arm = "v1"
-
-    def __init__(self, v1: Backend, gateway: LLMGateway, *, node: str, purpose: str) -> None:
-        self._v1 = v1
-        self._node = node
-        self._purpose = purpose
-        self.runner = shadow_runner(gateway)
-
-    async def complete(self, body: dict[str, Any], context: CallContext) -> Completion:
-        if not self.runner.wants(context.user or context.trace_id):
-            return await self._v1.complete(body, context)
-        started = time.monotonic()
-        try:
-            answer = await self._v1.complete(body, context)
-        except GatewayError as error:
-            self._launch(body, self._failed(body, error, context, started, stream=False))
-            raise
-        latency = (time.monotonic() - started) * 1000
-        cost = Decimal(str(answer.cost)) if answer.cost is not None else None
-        v1 = V1Outcome(answer.model, answer.trace_id, latency, output_text(answer.body), cost)
-        self._launch(body, v1)
-        return answer
-
-    async def stream(
-        self, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
-        if not self.runner.wants(context.user or context.trace_id):
-            async for item in self._v1.stream(body, context):
-                yield item
-            return
-        started = time.monotonic()
-        chunks: list[Mapping[str, Any]] = []
-        meta: StreamMeta | None = None
-        try:
-            async for chunk, meta in self._v1.stream(body, context):
-                chunks.append(chunk)
-                yield chunk, meta
-        except GatewayError as error:
-            self._launch(body, self._failed(body, error, context, started, stream=True))
-            raise
-        latency = (time.monotonic() - started) * 1000
-        model = meta.model if meta is not None else self._model_of(body)
-        text, usage = stream_text(chunks)
-        self._launch(
-            body,
-            V1Outcome(
-                model,
-                meta.trace_id if meta is not None else context.trace_id,
-                latency,
-                text,
-                self._stream_cost(model, usage),
-                stream=True,
-            ),
-        )
-
-    def _launch(self, body: Mapping[str, Any], v1: V1Outcome) -> None:
-        self.runner.launch(body, self._node, self._purpose, v1)
-
-    def _failed(
-        self,
-        body: Mapping[str, Any],
-        error: GatewayError,
-        context: CallContext,
-        started: float,
-        *,
-        stream: bool,
-    ) -> V1Outcome:
-        return V1Outcome(
-            model=self._model_of(body),
-            trace_id=context.trace_id,
-            latency_ms=(time.monotonic() - started) * 1000,
-            error=f"{error.error_type}: {error}",
-            stream=stream,
-        )
-
-    def _model_of(self, body: Mapping[str, Any]) -> str:
-        return str(getattr(self._v1, "model_name", None) or body.get("model") or "?")
-
-    def _stream_cost(self, model: str, usage: Usage | None) -> Decimal | None:
-        from llm_gateway.cost import compute_cost
-
-        gateway = self.runner._gateway()
-        policy = gateway.registry.find_policy(model) if gateway is not None else None
-        if policy is None or usage is None:
-            return None
-        return compute_cost(usage, policy).total
-
-    async def aclose(self) -> None:
-        await self._v1.aclose()
