@@ -105,3 +105,16 @@ def test_the_migration_goes_down_and_up(tmp_path: Path) -> None:
     upgrade(url)
     downgrade(url, "0003")
     upgrade(url)
+
+
+async def test_retention_removes_comparisons_as_old_as_expired_ledger_rows(
+    store: RecordStore,
+) -> None:
+    from llm_gateway.storage.retention import RetentionJob
+    from llm_gateway.storage.shadow_rows import insert_comparisons
+
+    await insert_comparisons(store, [comparison(1, minutes_ago=3 * 24 * 60), comparison(2)])
+    removed = await RetentionJob(store, trace_hours=24, ledger_days=2).run_once()
+    assert removed["shadow_comparisons"] == 1
+    left = await comparison_rows(store, NOW - timedelta(days=30))
+    assert [r["id"] for r in left] == ["cmp-2"]
