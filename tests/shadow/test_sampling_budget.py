@@ -100,3 +100,19 @@ def test_a_zero_cap_shadows_nothing_and_a_new_day_starts_afresh() -> None:
     clock.now += 86_400
     assert budget.try_reserve(Decimal("0.01")) is not None
     assert budget.view(Decimal("0.01"))["period"] == "day:2025-12-04"
+
+
+def test_the_record_stores_total_counts_when_larger() -> None:
+    budget = ShadowBudget(Clock(1_764_720_000.0))
+    cap = Decimal("1.0")
+    reserved = budget.try_reserve(cap)
+    assert reserved is not None
+    budget.settle(reserved, Decimal("0.1"))
+    budget.observe_recorded("2025-12-02", Decimal("5"))  # yesterday's total: not today's
+    budget.observe_recorded("2025-12-03", Decimal("0.05"))  # smaller than this replica's
+    assert budget.counted == Decimal("0.1")
+    budget.observe_recorded("2025-12-03", Decimal("0.85"))  # other replicas spent too
+    assert budget.counted == Decimal("0.85")
+    held = budget.try_reserve(cap)  # 0.85 + 0.1 (the estimate) fits under 1.0
+    assert held == Decimal("0.1")
+    assert budget.try_reserve(cap) is None  # 0.85 + 0.1 held + 0.1 does not

@@ -49,6 +49,8 @@ def test_the_shadow_endpoint_reports_the_comparisons(
     assert body["concurrency"] == {"limit": 3, "in_flight": 0}
     budget = body["budget"]
     assert budget["spent_usd"] > 0 and budget["cap_usd"] == 5.0 and not budget["exhausted"]
+    assert budget["recorded_usd"] == budget["spent_here_usd"] == budget["spent_usd"]
+    assert "Jaccard" in body["similarity_measure"]
     assert set(body["summary"]) == {"writer", "formatter"}
     writer = body["summary"]["writer"]
     assert writer["comparisons"] == 3 and 0.0 <= writer["similarity_mean"] <= 1.0

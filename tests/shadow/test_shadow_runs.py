@@ -179,3 +179,35 @@ def test_the_share_is_sticky_by_user(
     shadowed = [u for u in users if runner.wants(u)]
     assert 0 < len(shadowed) < len(users)  # 50 % of 12: neither none nor all (this key set)
     assert len(rows) == 2 * len(shadowed)  # each shadowed user both times, the others never
+
+
+def test_the_budget_counts_every_replicas_recorded_spend(
+    sim: SimulatorHandle, gateway: LLMGateway, runner: ShadowRunner, shadow_env: Any
+) -> None:
+    """Another replica's shadows of today, in the record store, count against the cap."""
+    from datetime import UTC, datetime
+
+    from llm_gateway.storage.shadow_rows import ShadowComparison, insert_comparisons
+
+    sim.set_scenario({"zero_latency": True})
+    shadow_env(GATEWAY_V2_SHADOW_PERCENTAGE=100, GATEWAY_V2_SHADOW_BUDGET_USD=1.0)
+    other = ShadowComparison(
+        id="other-replica-1",
+        at=datetime.now(UTC),
+        node="writer",
+        purpose="writing",
+        v1_model=V1_MODEL,
+        v1_ok=True,
+        v2_ok=True,
+        v2_cost_usd=Decimal("0.99999"),  # leaves less than one call
+    )
+    assert gateway.records is not None
+    background_loop().run(insert_comparisons(gateway.records.store, [other]))
+    client = get_llm_client("writing", V1_MODEL, user="replicas")
+    client.invoke(PROMPT)  # this replica has spent nothing: the first shadow runs
+    drain(runner)
+    assert len(_rows(gateway, shadow_comparisons)) == 2  # delivered: the day's total is read
+    client.invoke(PROMPT)
+    drain(runner)
+    assert runner.dropped["budget"] == 1
+    assert runner.budget.counted > Decimal("0.99999")

@@ -113,6 +113,7 @@ class ShadowRunner:
     def launch(self, body: Mapping[str, Any], node: str, purpose: str, v1: V1Outcome) -> bool:
         """Run the shadow of a finished v1 call in the background, if the bounds allow: False
         (and counted in ``dropped``) when the concurrency bound or the budget refuses."""
+        self.observe_recorded()
         with self._lock:
             if self.in_flight >= self.concurrency:
                 self.dropped["concurrency"] += 1
@@ -209,6 +210,14 @@ class ShadowRunner:
         sink = sink_for(self._gateway(), self._own_store())
         if sink is not None:
             sink.offer(row)
+
+    def observe_recorded(self) -> None:
+        """Count the day's shadow spend the record store had at its last delivery."""
+        sink = sink_for(self._gateway(), self.own_sink)
+        queue = getattr(sink, "queue", sink)  # the writer's queue, or the own store's
+        recorded = getattr(queue, "recorded", None)
+        if recorded is not None:
+            self.budget.observe_recorded(*recorded)
 
     def _own_store(self) -> OwnStoreSink | None:
         """The store this process writes comparisons to when no record store is attached

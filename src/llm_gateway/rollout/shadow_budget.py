@@ -7,10 +7,13 @@
   same hash, a 10 % shadow under a 30 % rollout would pick only keys that already take v2).
   A call without a key is drawn at random.
 - :class:`ShadowBudget`: the day's shadow spend against ``GATEWAY_V2_SHADOW_BUDGET_USD`` (UTC
-  day, this replica). A shadow starts only if what is spent, plus an estimate for every shadow
-  in flight and for itself, stays within the cap; the estimate is the dearest shadow call seen
-  so far today. So with calls of similar cost the cap holds; a first call dearer than the cap,
-  or a call dearer than every earlier one, may overshoot it by that call.
+  day). A shadow starts only if what is spent, plus an estimate for every shadow in flight here
+  and for itself, stays within the cap; the estimate is the dearest shadow call seen so far
+  today. So with calls of similar cost the cap holds; a first call dearer than the cap, or a
+  call dearer than every earlier one, may overshoot it by that call. "Spent" is the larger of
+  this replica's count and the day's total in the record store (every replica's shadows, as of
+  the last delivery of comparison rows — within a second or so), so the cap is the
+  deployment's, lagging by that much, and survives a restart from the first delivery on.
 """
 
 from __future__ import annotations
@@ -65,20 +68,35 @@ class ShadowBudget:
         self.spent = _ZERO
         self.reserved = _ZERO
         self.dearest = _ZERO  # the dearest shadow call of the day: the estimate for the next
+        self.recorded = _ZERO  # the day's spend in the record store (every replica's)
 
     def _roll(self) -> None:
         day = utc_day(self._clock())
         if day != self.day:
-            self.day, self.spent, self.dearest = day, _ZERO, _ZERO
+            self.day, self.spent, self.dearest, self.recorded = day, _ZERO, _ZERO, _ZERO
+
+    def observe_recorded(self, day: str, spent: Decimal) -> None:
+        """The day's shadow spend as the record store has it (every replica's): counted when
+        larger than this replica's own."""
+        with self._lock:
+            self._roll()
+            if day == self.day:
+                self.recorded = max(self.recorded, spent)
+
+    @property
+    def counted(self) -> Decimal:
+        """The day's spend the cap is checked against."""
+        return max(self.spent, self.recorded)
 
     def try_reserve(self, cap: Decimal) -> Decimal | None:
         """Reserve the estimate for one shadow call; None when it would not fit under ``cap``."""
         with self._lock:
             self._roll()
             estimate = self.dearest
-            if cap <= 0 or self.spent + self.reserved + estimate > cap:
+            spent = self.counted
+            if cap <= 0 or spent + self.reserved + estimate > cap:
                 return None
-            if estimate == 0 and self.spent + self.reserved >= cap:
+            if estimate == 0 and spent + self.reserved >= cap:
                 return None
             self.reserved += estimate
             return estimate
@@ -96,9 +114,10 @@ class ShadowBudget:
             self._roll()
             return {
                 "period": f"day:{self.day}",
-                "scope": "replica",
-                "spent_usd": float(self.spent),
+                "spent_usd": float(self.counted),
+                "spent_here_usd": float(self.spent),
+                "recorded_usd": float(self.recorded),
                 "reserved_usd": float(self.reserved),
                 "cap_usd": float(cap),
-                "exhausted": self.spent + self.reserved + self.dearest > cap or cap <= 0,
+                "exhausted": self.counted + self.reserved + self.dearest > cap or cap <= 0,
             }

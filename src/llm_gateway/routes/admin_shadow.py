@@ -25,6 +25,11 @@ from llm_gateway.storage.store import as_utc
 
 router = APIRouter(route_class=GatewayRoute)
 
+SIMILARITY_MEASURE = (
+    "mean of the Jaccard indices of the two outputs' word sets and word bigrams "
+    "(llm_gateway.similarity)"
+)
+
 
 @router.get("/shadow", summary="Shadow traffic: v2 run beside v1, compared")
 async def get_shadow(
@@ -40,6 +45,7 @@ async def get_shadow(
         await gateway.records.writer.flush()
         rows = await comparison_rows(gateway.records.store, since, node=node)
         source = "record_store"
+        runner.observe_recorded()
     else:
         rows = _recent_in_memory(runner, since, node)
         source = "process"
@@ -50,6 +56,7 @@ async def get_shadow(
         "in_flight": runner.in_flight,
         "dropped": dict(sorted(runner.dropped.items())),
         "budget": runner.budget.view(runner.cap),
+        "similarity_measure": SIMILARITY_MEASURE,
         "window_hours": hours,
         "source": source,
         "summary": summarize(rows),

@@ -10,20 +10,24 @@ ledger row like any other: durable.)
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
 
 from llm_gateway.storage.schema import shadow_comparisons
+from llm_gateway.storage.shadow_queries import shadow_spend
 from llm_gateway.storage.store import RecordStore
 
 SHADOW_ARM = "shadow"
+
+logger = logging.getLogger("llm_gateway.storage")
 
 
 @dataclass(slots=True)
@@ -57,8 +61,7 @@ class ShadowComparison:
 
 
 async def insert_comparisons(store: RecordStore, rows: Sequence[ShadowComparison]) -> int:
-    """Insert ``rows`` (ids are unique per run: nothing is inserted twice by a retry that
-    follows a commit, since a refused batch raised before committing)."""
+    """Insert ``rows`` in one transaction (all or none)."""
     if not rows:
         return 0
     async with store.engine.begin() as connection:
@@ -76,6 +79,8 @@ class ComparisonQueue:
         self._lock = threading.Lock()
         self.shed = 0
         self.written = 0
+        # (UTC day, what every replica's shadows of that day cost, as the store has it)
+        self.recorded: tuple[str, Decimal] | None = None
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -88,7 +93,8 @@ class ComparisonQueue:
             self._rows.append(row)
 
     async def deliver(self, store: RecordStore) -> None:
-        """Insert what is queued; on failure put it back (shedding past the bound) and raise."""
+        """Insert what is queued; on failure put it back (shedding past the bound) and raise.
+        After a delivery, :attr:`recorded` is the day's shadow spend in the store."""
         with self._lock:
             batch = list(self._rows)
             self._rows.clear()
@@ -104,3 +110,8 @@ class ComparisonQueue:
                 self._rows.extendleft(reversed(kept))
             raise
         self.written += len(batch)
+        day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        try:
+            self.recorded = (day.strftime("%Y-%m-%d"), await shadow_spend(store, day))
+        except Exception as exc:  # the rows are in: the next delivery reads the total again
+            logger.debug("cannot read the day's shadow spend: %s", exc)
