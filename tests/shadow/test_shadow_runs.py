@@ -211,3 +211,14 @@ def test_the_budget_counts_every_replicas_recorded_spend(
     drain(runner)
     assert runner.dropped["budget"] == 1
     assert runner.budget.counted > Decimal("0.99999")
+
+
+def test_a_stream_the_caller_abandons_is_not_shadowed(
+    sim: SimulatorHandle, gateway: LLMGateway, runner: ShadowRunner, shadow_env: Any
+) -> None:
+    shadow_env(GATEWAY_V2_SHADOW_PERCENTAGE=100)
+    for chunk in get_llm_client("writing", V1_MODEL).stream(PROMPT):
+        if chunk.content:
+            break  # the caller has what it wanted
+    assert runner.in_flight == 0 and sum(runner.runs.values()) == 0
+    assert _v2_attempts(sim) == []

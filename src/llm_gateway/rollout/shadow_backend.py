@@ -52,15 +52,31 @@ class ShadowingBackend:
     async def stream(
         self, body: dict[str, Any], context: CallContext
     ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
-        if not self.runner.wants(context.user or context.trace_id):
-            async for item in self._v1.stream(body, context):
-                yield item
-            return
+        source = self._v1.stream(body, context)
+        try:
+            if not self.runner.wants(context.user or context.trace_id):
+                async for item in source:
+                    yield item
+            else:
+                async for item in self._read_along(source, body, context):
+                    yield item
+        finally:  # ended, failed or left by the caller: the provider's stream closes now
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def _read_along(
+        self,
+        source: AsyncIterator[tuple[dict[str, Any], StreamMeta]],
+        body: dict[str, Any],
+        context: CallContext,
+    ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
+        """``source``'s chunks as they come; once it ended (or failed), the shadow."""
         started = time.monotonic()
         chunks: list[Mapping[str, Any]] = []
         meta: StreamMeta | None = None
         try:
-            async for chunk, meta in self._v1.stream(body, context):
+            async for chunk, meta in source:
                 chunks.append(chunk)
                 yield chunk, meta
         except GatewayError as error:
@@ -69,17 +85,9 @@ class ShadowingBackend:
         latency = (time.monotonic() - started) * 1000
         model = meta.model if meta is not None else self._model_of(body)
         text, usage = stream_text(chunks)
-        self._launch(
-            body,
-            V1Outcome(
-                model,
-                meta.trace_id if meta is not None else context.trace_id,
-                latency,
-                text,
-                self._stream_cost(model, usage),
-                stream=True,
-            ),
-        )
+        trace_id = meta.trace_id if meta is not None else context.trace_id
+        cost = self._stream_cost(model, usage)
+        self._launch(body, V1Outcome(model, trace_id, latency, text, cost, stream=True))
 
     def _launch(self, body: Mapping[str, Any], v1: V1Outcome) -> None:
         self.runner.launch(body, self._node, self._purpose, v1)
