@@ -25,8 +25,7 @@ from llm_gateway.node_integration.backends import Backend
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
-from llm_gateway.rollout.shadow import shadow_runner
-from llm_gateway.rollout.shadow_backend import ShadowingBackend
+from llm_gateway.rollout.shadow_backend import with_shadow
 
 PURPOSE_NODES: dict[str, str] = {
     "writing": "writer",
@@ -59,15 +58,9 @@ class LegacyChatModel(GatewayChatModel):
 
     def _backend(self) -> Backend:
         if choose_arm(self.purpose, self.user or self.trace_id) == "v1":
-            return with_shadow(self, DirectProviderBackend(self.legacy_model, self._gateway))
+            v1 = DirectProviderBackend(self.legacy_model, self._gateway)
+            return with_shadow(v1, node=self.node_name, purpose=self.purpose)
         return super()._backend()
-
-
-def with_shadow(client: LegacyChatModel, v1: DirectProviderBackend) -> Backend:
-    """``v1``, shadowed through v2 when shadow traffic is on (:mod:`llm_gateway.rollout.shadow`)."""
-    if shadow_runner(v1.gateway).percentage <= 0:
-        return v1
-    return ShadowingBackend(v1, v1.gateway, node=client.node_name, purpose=client.purpose)
 
 
 def get_llm_client(purpose: str, model_name: str, **kwargs: Any) -> LegacyChatModel:

@@ -17,10 +17,13 @@ from llm_gateway.errors import GatewayError
 from llm_gateway.node_integration.backends import Backend, CallContext, Completion, StreamMeta
 from llm_gateway.providers.base import Usage
 from llm_gateway.rollout.shadow import V1Outcome, shadow_runner
+from llm_gateway.rollout.shadow_budget import shadow_percentage
 from llm_gateway.rollout.shadow_text import output_text, stream_text
+from llm_gateway.settings import get_settings
 
 if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
+    from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 
 
 class ShadowingBackend:
@@ -121,3 +124,11 @@ class ShadowingBackend:
 
     async def aclose(self) -> None:
         await self._v1.aclose()
+
+
+def with_shadow(v1: DirectProviderBackend, *, node: str, purpose: str) -> Backend:
+    """``v1``, shadowed through v2 (the gateway, ``node``) when shadow traffic is on; ``v1``
+    itself when it is off (nothing added to the request path)."""
+    if shadow_percentage(get_settings()) <= 0:
+        return v1
+    return ShadowingBackend(v1, v1.gateway, node=node, purpose=purpose)
