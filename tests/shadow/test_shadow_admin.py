@@ -45,7 +45,7 @@ def test_the_shadow_endpoint_reports_the_comparisons(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["enabled"] is True and body["percentage"] == 100
-    assert body["in_flight"] == 0 and body["dropped"] == {}
+    assert body["in_flight"] == 0 and body["dropped"] == {"budget": 0, "concurrency": 0}
     assert body["concurrency"] == {"limit": 3, "in_flight": 0}
     budget = body["budget"]
     assert budget["spent_usd"] > 0 and budget["cap_usd"] == 5.0 and not budget["exhausted"]

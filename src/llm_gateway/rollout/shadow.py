@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("llm_gateway.rollout.shadow")
 
+DROP_REASONS = ("budget", "concurrency")  # why a shadow was not run
 RECENT_ROWS = 200  # kept in memory for the admin API when there is no record store
 _ERROR_CHARS = 256
 

@@ -22,6 +22,8 @@ from prometheus_client.core import (
     SummaryMetricFamily,
 )
 
+from llm_gateway.rollout.shadow import DROP_REASONS
+
 if TYPE_CHECKING:
     from llm_gateway.rollout.shadow import ShadowRunner
 
@@ -36,7 +38,7 @@ def shadow_families(runner: ShadowRunner) -> Iterator[Metric]:
     dropped = CounterMetricFamily(
         f"{_NS}_dropped", "Shadow runs not made (bound reached)", labels=["reason"]
     )
-    for reason in ("concurrency", "budget"):
+    for reason in DROP_REASONS:
         dropped.add_metric([reason], runner.dropped.get(reason, 0))
     yield dropped
     yield GaugeMetricFamily(f"{_NS}_in_flight", "Shadow runs in flight", value=runner.in_flight)

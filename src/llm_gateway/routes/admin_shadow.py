@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from llm_gateway.rollout.shadow import ShadowRunner, shadow_runner
+from llm_gateway.rollout.shadow import DROP_REASONS, ShadowRunner, shadow_runner
 from llm_gateway.rollout.shadow_summary import summarize
 from llm_gateway.routes.deps import gateway_of
 from llm_gateway.routes.route_classes import GatewayRoute
@@ -54,7 +54,7 @@ async def get_shadow(
         "percentage": runner.percentage,
         "concurrency": {"limit": runner.concurrency, "in_flight": runner.in_flight},
         "in_flight": runner.in_flight,
-        "dropped": dict(sorted(runner.dropped.items())),
+        "dropped": {reason: runner.dropped[reason] for reason in DROP_REASONS},
         "budget": runner.budget.view(runner.cap),
         "similarity_measure": SIMILARITY_MEASURE,
         "window_hours": hours,
