@@ -141,7 +141,7 @@ def test_the_concurrency_bound_drops_and_counts(
     assert runner.in_flight == 2 and runner.dropped["concurrency"] == 3
     drain(runner)
     assert len(_rows(gateway, shadow_comparisons)) == 2
-    assert len({a for a in _v2_attempts(sim)}) >= 1 and len(_v2_attempts(sim)) == 2
+    assert len(_v2_attempts(sim)) == 2  # the dropped ones never reached an upstream
 
 
 def test_the_budget_cap_stops_shadowing(
