@@ -11,6 +11,9 @@ decided per request by :func:`llm_gateway.rollout.choose_arm`:
 - **v2** — the gateway, for the node :data:`PURPOSE_NODES` maps ``purpose`` to (selection by
   the node's requirements; ``model_name`` is then not used).
 
+With shadow traffic on (``GATEWAY_V2_SHADOW_PERCENTAGE``), a share of the v1 requests also
+runs through v2 in the background, compared and recorded, never changing the caller's answer.
+
 ``response_metadata["gateway_arm"]`` says which path answered. docs/langchain.md has the table.
 """
 
@@ -22,6 +25,7 @@ from llm_gateway.node_integration.backends import Backend
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
+from llm_gateway.rollout.shadow_backend import with_shadow
 
 PURPOSE_NODES: dict[str, str] = {
     "writing": "writer",
@@ -54,7 +58,8 @@ class LegacyChatModel(GatewayChatModel):
 
     def _backend(self) -> Backend:
         if choose_arm(self.purpose, self.user or self.trace_id) == "v1":
-            return DirectProviderBackend(self.legacy_model, self._gateway)
+            v1 = DirectProviderBackend(self.legacy_model, self._gateway)
+            return with_shadow(v1, node=self.node_name, purpose=self.purpose)
         return super()._backend()
 
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # Gradual rollout flags (Phase 5)
     GATEWAY_V2_ENABLED: bool = False
     GATEWAY_V2_PERCENTAGE: int = Field(default=0, ge=0, le=100)
+    # Shadow traffic: a share of v1 calls also run through v2 in the background, compared
+    GATEWAY_V2_SHADOW_PERCENTAGE: int = Field(default=0, ge=0, le=100)
+    GATEWAY_V2_SHADOW_BUDGET_USD: float = Field(default=5.0, ge=0, le=1_000_000)
+    GATEWAY_V2_SHADOW_CONCURRENCY: int = Field(default=4, ge=1, le=1_000)
     OPENROUTER_FALLBACK_ENABLED: bool = True
 
     # Where things live

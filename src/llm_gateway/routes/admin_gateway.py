@@ -25,6 +25,7 @@
     DELETE /budgets/{scope}           back to budgets.yaml's caps for the scope
     GET    /alerts                    alert rules, state, last firing, incident history
     POST   /alerts/{name}/test        send a test notification through a rule's actions
+    GET    /shadow                    shadow traffic: v2 beside v1, compared (issue 12)
 
 A host application includes it as is (``app.include_router(admin_gateway_router)``).
 """
@@ -43,6 +44,7 @@ from llm_gateway.routes import (
     admin_policies,
     admin_records,
     admin_replicas,
+    admin_shadow,
 )
 from llm_gateway.routes.deps import require_admin
 from llm_gateway.routes.openai_schema import ErrorResponse
@@ -73,5 +75,6 @@ admin_gateway_router.include_router(admin_catalog.router)
 admin_gateway_router.include_router(admin_replicas.router)
 admin_gateway_router.include_router(admin_budgets.router)
 admin_gateway_router.include_router(admin_alerts.router)
+admin_gateway_router.include_router(admin_shadow.router)
 
 __all__ = ["admin_gateway_router"]

@@ -1,7 +1,8 @@
-"""Retention: traces older than ``GATEWAY_METRICS_RETENTION_HOURS`` and ledger rows older than
-``GATEWAY_LEDGER_RETENTION_DAYS`` are removed by a periodic job, in bounded batches (never one
-table-locking DELETE). On PostgreSQL the ledger is partitioned by month: the job creates the
-coming months ahead of time and drops a month once all of it is past retention.
+"""Retention: traces older than ``GATEWAY_METRICS_RETENTION_HOURS``, ledger rows (and shadow
+comparisons) older than ``GATEWAY_LEDGER_RETENTION_DAYS`` are removed by a periodic job, in
+bounded batches (never one table-locking DELETE). On PostgreSQL the ledger is partitioned by
+month: the job creates the coming months ahead of time and drops a month once all of it is past
+retention.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from llm_gateway.storage.schema import ledger, traces
+from llm_gateway.storage.schema import ledger, shadow_comparisons, traces
 from llm_gateway.storage.store import RecordStore, reason
 
 logger = logging.getLogger("llm_gateway.storage")
@@ -83,7 +84,7 @@ async def _drop_expired_partitions(store: RecordStore, cutoff: datetime) -> list
 
 
 async def _delete_batches(store: RecordStore, table: str, cutoff: datetime) -> int:
-    target = traces if table == "traces" else ledger
+    target = {"traces": traces, "ledger": ledger, "shadow_comparisons": shadow_comparisons}[table]
     key = target.c.request_id if table == "traces" else target.c.id
     removed = 0
     while True:
@@ -120,6 +121,10 @@ class RetentionJob:
             await ensure_partitions(self.store)
             out["partitions_dropped"] = len(await _drop_expired_partitions(self.store, ledger_cut))
         out["ledger"] = await _delete_batches(self.store, "ledger", ledger_cut)
+        # Shadow comparisons: evidence read beside the ledger (cost report), kept as long.
+        out["shadow_comparisons"] = await _delete_batches(
+            self.store, "shadow_comparisons", ledger_cut
+        )
         return out
 
     async def run_forever(self) -> None:

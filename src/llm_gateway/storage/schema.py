@@ -8,6 +8,9 @@
 - ``traces``: the sampled full traces, keyed by request id and grouped by trace id.
 - ``alert_incidents``: each alert incident (fired, notified, resolved), at most one open per
   rule and scope key.
+- ``shadow_comparisons``: one row per shadow run (issue 12): a v1 call and the same request
+  through v2 in the background — both sides' trace, model, latency, cost, output length and
+  failure, and how alike the two outputs are.
 - ``admin_state``: overrides, disabled models and runtime flags — what the gateway applies at
   start-up; ``audit_log``: who changed them; ``config_applied``: the config versions applied.
 """
@@ -184,4 +187,31 @@ alert_incidents = Table(
         sqlite_where=Column("resolved_at").is_(None),
         postgresql_where=Column("resolved_at").is_(None),
     ),
+)
+
+shadow_comparisons = Table(
+    "shadow_comparisons",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("arm", String(16), nullable=False),  # "shadow": never caller traffic
+    Column("node", String(128), nullable=False),
+    Column("purpose", String(128), nullable=False),
+    Column("stream", Boolean, nullable=False, default=False),
+    Column("v1_trace_id", String(128)),
+    Column("v2_trace_id", String(128)),
+    Column("v1_model", String(128), nullable=False),
+    Column("v2_model", String(128)),
+    Column("v1_latency_ms", Float),
+    Column("v2_latency_ms", Float),
+    Column("v1_cost_usd", ExactDecimal()),
+    Column("v2_cost_usd", ExactDecimal()),
+    Column("v1_output_chars", Integer),
+    Column("v2_output_chars", Integer),
+    Column("similarity", Float),  # None unless both answered
+    Column("v1_ok", Boolean, nullable=False),
+    Column("v2_ok", Boolean, nullable=False),
+    Column("v1_error", String(256)),
+    Column("v2_error", String(256)),
+    Index("ix_shadow_comparisons_at", "at"),
 )

@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from llm_gateway.storage.records import LedgerRow, TraceRecord
 from llm_gateway.storage.refusals import insert_isolating
+from llm_gateway.storage.shadow_rows import ComparisonQueue
 from llm_gateway.storage.spool import Spool, SpoolFile
 from llm_gateway.storage.store import RecordStore
 from llm_gateway.storage.writer_health import WriterHealth
@@ -87,6 +88,7 @@ class RecordWriter:
         self._rows_since = 0.0  # monotonic: when the oldest queued row was queued
         self._unspooled_rows = 0  # rows of batches that are in memory only
         self._traces: deque[TraceRecord] = deque()
+        self.comparisons = ComparisonQueue()  # shadow traffic's, best effort like traces
         self._unacked: deque[_Batch] = deque()
         self._unacked_bytes = 0
         self._rows_in_memory = 0
@@ -220,6 +222,7 @@ class RecordWriter:
             if not self._unacked:
                 self.stats.outage_since = None
                 await self._write_traces()
+                await self._write_comparisons()
 
     async def flush(self) -> None:
         """Deliver what is queued now (reports that must see the latest)."""
@@ -251,7 +254,7 @@ class RecordWriter:
             except Exception as exc:  # a disk that refuses: the rows stay in memory, retried
                 self.health.spool_failed(exc, self.queue_depth)
                 await asyncio.sleep(self._retry_s)
-            if (self._unacked or self._traces) and (
+            if (self._unacked or self._traces or self.comparisons) and (
                 self._delivery is None or self._delivery.done()
             ):
                 self._delivery = asyncio.create_task(
@@ -271,6 +274,7 @@ class RecordWriter:
         async with self._round:
             if await self._deliver() and traces:
                 await self._write_traces()
+                await self._write_comparisons()
 
     def _take_queued(self, *, everything: bool) -> None:
         """Move the queued rows into batches for delivery. In-memory batches are bounded like
@@ -406,6 +410,14 @@ class RecordWriter:
                 len(refused),
                 refused[0][1],
             )
+
+    async def _write_comparisons(self) -> None:
+        if not self.comparisons or time.monotonic() < self._next_retry:
+            return
+        try:
+            await self.comparisons.deliver(self.store)
+        except _DB_ERRORS as exc:  # put back (bounded) by the queue; retried with the rest
+            self._outage(exc)
 
     async def _reject(
         self, refused: list[tuple[LedgerRow, str]], unreadable: list[dict[str, Any]]
