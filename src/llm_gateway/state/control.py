@@ -30,15 +30,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from llm_gateway.resilience.circuit import CircuitState
 from llm_gateway.selection.signals import Override
 from llm_gateway.state.base import Change, ControlState, StateStore, StateUnavailable
+from llm_gateway.state.shared_circuits import SharedCircuits
 
 logger = logging.getLogger("llm_gateway.state")
 
 OVERRIDE = "override"
 DISABLED = "disabled_model"
-CIRCUIT_HOLD = "circuit"
 
 Reloader = Callable[[bool], Awaitable[dict[str, Any]]]
 
@@ -47,7 +46,7 @@ def new_replica_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-class ControlPlane:
+class ControlPlane(SharedCircuits):
     """One replica's side of the shared state. ``await start()``, then the admin API calls
     :meth:`change` and :meth:`reload_all`; ``await aclose()`` at shutdown."""
 
@@ -258,72 +257,6 @@ class ControlPlane:
                 }
             await asyncio.sleep(0.02)
 
-    # -- circuits -------------------------------------------------------------------------------
-
-    def _on_circuit(self, model: str, old: CircuitState, new: CircuitState) -> None:
-        """A transition seen here: tell the others (not what they told us), plan the probe."""
-        circuit = self.gateway.circuits.state(model)
-        if new is CircuitState.OPEN:
-            self._schedule_probe_claim(model, circuit.cooldown_s)
-        if self._applying_remote or new is CircuitState.HALF_OPEN:
-            return
-        event = {
-            "type": "circuit",
-            "model": model,
-            "state": new.value,
-            "cooldown_s": circuit.cooldown_s,
-            "origin": self.replica_id,
-        }
-        self._spawn(self._share_circuit(event))
-
-    async def _adopt_open_circuits(self) -> None:
-        """Open here, for what is left of their cool-down, the circuits other replicas opened
-        before this one started."""
-        models = list(self.gateway.registry.catalog.policies)
-        now = time.time()
-        for model, until in zip(models, await self.store.holds(CIRCUIT_HOLD, models), strict=True):
-            if until is not None and float(until) > now:
-                event = {"model": model, "state": "open", "cooldown_s": float(until) - now}
-                self._follow_circuit(event)
-
-    def _follow_circuit(self, event: dict[str, Any]) -> None:
-        state = CircuitState(event["state"])
-        self._applying_remote = True
-        try:
-            self.gateway.circuits.force(
-                str(event["model"]), state, float(event.get("cooldown_s") or 0.0)
-            )
-        finally:
-            self._applying_remote = False
-
-    def _schedule_probe_claim(self, model: str, cooldown_s: float) -> None:
-        """Just before the cool-down ends, one replica takes the probe; the others stay open
-        for another cool-down (the prober's verdict reaches them first, as an event)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-
-        async def claim() -> None:
-            await asyncio.sleep(max(0.0, cooldown_s - 0.05))
-            circuits = self.gateway.circuits
-            if circuits.state(model).state is not CircuitState.OPEN:
-                return
-            try:
-                won = await self.store.try_lease(
-                    f"probe:{model}", self.replica_id, cooldown_s + circuits.config.max_cooldown_s
-                )
-            except StateUnavailable:
-                return  # alone: probe as a single replica would
-            if not won:
-                self._applying_remote = True
-                try:
-                    circuits.force(model, CircuitState.OPEN, cooldown_s)
-                finally:
-                    self._applying_remote = False
-
-        self._spawn(claim(), loop)
-
     # -- plumbing -------------------------------------------------------------------------------
 
     async def _beat(self) -> None:
@@ -352,18 +285,6 @@ class ControlPlane:
                 self._lost(exc)
             except Exception:
                 logger.exception("shared-state task failed; retried")
-
-    async def _share_circuit(self, event: dict[str, Any]) -> None:
-        """Keep an open circuit as a hold that ends with its cool-down (a closed one drops it),
-        then announce the transition."""
-        open_for = float(event["cooldown_s"]) if event["state"] == "open" else 0.0
-        until = f"{time.time() + open_for}"
-        try:
-            await self.store.hold_put(CIRCUIT_HOLD, str(event["model"]), until, open_for)
-        except StateUnavailable as exc:
-            self._lost(exc)
-            return
-        await self._publish_quietly(event)
 
     async def _publish_quietly(self, event: dict[str, Any]) -> None:
         try:

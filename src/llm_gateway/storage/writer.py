@@ -34,6 +34,7 @@ from llm_gateway.storage.refusals import insert_isolating
 from llm_gateway.storage.shadow_rows import ComparisonQueue
 from llm_gateway.storage.spool import Spool, SpoolFile
 from llm_gateway.storage.store import RecordStore
+from llm_gateway.storage.trace_queue import TraceQueue
 from llm_gateway.storage.writer_health import WriterHealth
 
 logger = logging.getLogger("llm_gateway.storage")
@@ -71,7 +72,6 @@ class RecordWriter:
         spool_after_s: float = 0.4,
         render: Callable[[dict[str, Any]], dict[str, Any] | str] | None = None,
     ) -> None:
-        self._render = render
         self.store = store
         self.spool = spool
         self.health = WriterHealth(store.description, spool.directory)
@@ -79,7 +79,6 @@ class RecordWriter:
         self._max_queue = max_queue
         self._batch_rows = batch_rows
         self._interval_s = interval_s
-        self._max_traces = max_traces
         self._spool_max_bytes = spool_max_bytes
         self._max_rows_in_memory = max_rows_in_memory
         self._retry_s = retry_s
@@ -87,7 +86,7 @@ class RecordWriter:
         self._rows: list[LedgerRow] = []
         self._rows_since = 0.0  # monotonic: when the oldest queued row was queued
         self._unspooled_rows = 0  # rows of batches that are in memory only
-        self._traces: deque[TraceRecord] = deque()
+        self.traces = TraceQueue(self.stats, max_traces, render)
         self.comparisons = ComparisonQueue()  # shadow traffic's, best effort like traces
         self._unacked: deque[_Batch] = deque()
         self._unacked_bytes = 0
@@ -126,11 +125,8 @@ class RecordWriter:
             await self._room.wait()
 
     def offer_trace(self, record: TraceRecord) -> None:
-        """Queue a trace; past the bound the oldest queued trace is shed (and counted)."""
-        if len(self._traces) >= self._max_traces:
-            self._traces.popleft()
-            self.stats.traces_shed += 1
-        self._traces.append(record)
+        """Queue a trace (best effort: :class:`~llm_gateway.storage.trace_queue.TraceQueue`)."""
+        self.traces.offer(record)
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -254,7 +250,7 @@ class RecordWriter:
             except Exception as exc:  # a disk that refuses: the rows stay in memory, retried
                 self.health.spool_failed(exc, self.queue_depth)
                 await asyncio.sleep(self._retry_s)
-            if (self._unacked or self._traces or self.comparisons) and (
+            if (self._unacked or self.traces or self.comparisons) and (
                 self._delivery is None or self._delivery.done()
             ):
                 self._delivery = asyncio.create_task(
@@ -380,36 +376,14 @@ class RecordWriter:
         return group
 
     async def _write_traces(self) -> None:
-        if not self._traces or time.monotonic() < self._next_retry:
+        if not self.traces or time.monotonic() < self._next_retry:
             return
-        records = list(self._traces)
-        self._traces.clear()
-        if self._render is not None:
-            for record in records:
-                if not record.rendered and isinstance(record.body, dict):
-                    record.body = self._render(record.body)
-                    record.rendered = True
         try:
-            refused = await insert_isolating(self.store.insert_traces, records)
-        except _DB_ERRORS as exc:
-            # Traces are best effort: put them back (shed past the bound) and retry later.
-            for record in reversed(records):
-                if len(self._traces) >= self._max_traces:
-                    self.stats.traces_shed += 1
-                    continue
-                self._traces.appendleft(record)
+            await self.traces.deliver(self.store)
+        except _DB_ERRORS as exc:  # put back (bounded) by the queue; retried with the rest
             self._outage(exc)
             return
         self.health.recovered()
-        self.stats.traces_written += len(records) - len(refused)
-        if refused:  # best effort: shed, counted, said
-            self.stats.traces_shed += len(refused)
-            logger.warning(
-                "record store %s refused %d traces (%s): shed",
-                self.store.description,
-                len(refused),
-                refused[0][1],
-            )
 
     async def _write_comparisons(self) -> None:
         if not self.comparisons or time.monotonic() < self._next_retry:
