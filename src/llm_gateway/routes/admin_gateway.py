@@ -4,7 +4,7 @@
 
     GET    /health                    gateway health
     POST   /test-selection            {"node_name", "capabilities", "strategy"?} → selection
-    GET    /cost-optimization         savings opportunities per node (estimates)
+    GET    /cost-optimization         savings per node from the ledger
     GET    /traces?hours=1            recent traces and metrics
     GET    /traces/{trace_id}         one trace
     GET    /policies                  effective node → model map

@@ -23,7 +23,7 @@ from llm_gateway.routes.admin_models import (
     TracesOut,
     ValidateOut,
 )
-from llm_gateway.routes.cost_optimization import cost_optimization_report
+from llm_gateway.routes.cost_optimization import cost_optimization_report, ledger_evidence
 from llm_gateway.routes.deps import gateway_of
 from llm_gateway.routes.overrides import node_selection_errors, override_problems, require_node
 from llm_gateway.routes.route_classes import GatewayRoute
@@ -64,12 +64,18 @@ async def test_selection(body: TestSelectionRequest, request: Request) -> dict[s
 @router.get(
     "/cost-optimization",
     response_model=CostOptimizationOut,
-    summary="Cost-saving opportunities per node (estimates)",
+    summary="Savings per node from the ledger: cheaper eligible models, realised vs v1",
 )
 async def cost_optimization(
-    request: Request, hours: float = Query(24.0, gt=0, le=MAX_HOURS)
+    request: Request,
+    days: float = Query(30.0, gt=0, le=MAX_HOURS / 24, description="Window in days"),
+    hours: float | None = Query(None, gt=0, le=MAX_HOURS, description="Window in hours"),
 ) -> dict[str, Any]:
-    return cost_optimization_report(gateway_of(request), hours)
+    """Computed from every request's tokens and exact cost in the ledger (docs/cost-report.md);
+    ``hours``, when given, sets the window instead of ``days``."""
+    return await cost_optimization_report(
+        gateway_of(request), hours / 24 if hours is not None else days
+    )
 
 
 @router.get("/traces", response_model=TracesOut, summary="Recent traces and their metrics")
@@ -164,10 +170,13 @@ async def validate(request: Request) -> dict[str, Any]:
     summary="Ranked model options for a node",
 )
 async def recommendations(node: str, request: Request) -> dict[str, Any]:
-    """Options with estimated cost per 1k requests, each strategy's pick, performance data."""
+    """Options with estimated cost per 1k requests, each strategy's pick, performance data, and
+    ``last_30_days``: the eligible models ranked on the node's last 30 days of the ledger."""
     gateway = gateway_of(request)
     require_node(gateway, node)
-    return await gateway.selector.get_model_recommendations(node)
+    out = await gateway.selector.get_model_recommendations(node)
+    out["last_30_days"] = await ledger_evidence(gateway, node)
+    return out
 
 
 def _override_issues(gateway: LLMGateway) -> dict[str, list[str]]:

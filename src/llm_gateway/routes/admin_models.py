@@ -123,21 +123,13 @@ class HealthOut(_Out):
     models: dict[str, Any]
 
 
-class NodeCostOut(_Out):
-    node: str
-    current_model: str | None = None
-    cheapest_eligible_model: str | None = None
-    estimated_savings_per_1k_requests_usd: str | None = None
-    estimated_savings_in_window_usd: str
-    error: str | None = None
-
-
 class CostOptimizationOut(_Out):
-    window_hours: float
-    note: str
-    observed_spend_usd: str
-    estimated_savings_in_window_usd: str
-    nodes: list[NodeCostOut]
+    """The ledger's savings report (docs/cost-report.md); ``status`` is ``ok``, ``no_data``
+    or ``disabled``."""
+
+    enabled: bool
+    status: Literal["ok", "no_data", "disabled"]
+    nodes: list[dict[str, Any]] = []
 
 
 class TraceOut(_Out):
