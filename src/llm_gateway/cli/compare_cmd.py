@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -37,10 +38,9 @@ def _gateway(simulate: bool | None) -> tuple[Any, bool]:
         settings = Settings()
         if simulate is None:
             simulate = settings.GATEWAY_SIMULATE or settings.OPENROUTER_API_KEY is None
-        if simulate != settings.GATEWAY_SIMULATE:
-            settings = Settings(GATEWAY_SIMULATE=simulate)
         # No record store: comparison traffic is not the platform's spend.
-        return build_gateway(settings.model_copy(update={"DATABASE_URL": ""})), simulate
+        settings = Settings(GATEWAY_SIMULATE=simulate, DATABASE_URL=SecretStr(""))
+        return build_gateway(settings), simulate
     except ConfigError as exc:
         fail("; ".join(str(issue) for issue in exc.issues))
 

@@ -110,14 +110,15 @@ async def run_comparison(
     v2: Backend,
     on_done: Callable[[PromptComparison], None] | None = None,
 ) -> list[PromptComparison]:
-    """Every prompt through ``v1`` (as ``old_model``) then ``v2`` (as ``node``), in order."""
+    """Every prompt through ``v1`` (as ``old_model``) then ``v2`` (model ``auto`` for
+    ``node``: the node's requirements select), in order."""
     results = []
     for prompt in prompts:
         trace = new_trace_id()
         first = await run_arm(
             v1, prompt.body(old_model), CallContext(node=node, trace_id=f"{trace}-v1")
         )
-        second = await run_arm(v2, prompt.body(node), CallContext(node=node, trace_id=trace))
+        second = await run_arm(v2, prompt.body("auto"), CallContext(node=node, trace_id=trace))
         result = PromptComparison(prompt.id, first, second)
         results.append(result)
         if on_done is not None:
