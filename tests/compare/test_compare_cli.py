@@ -54,7 +54,8 @@ def prompts_file(tmp_path: Path) -> Path:
 def test_compare_writes_table_json_and_html(simulator_env: str, tmp_path: Path) -> None:
     html, js = tmp_path / "report.html", tmp_path / "report.json"
     args = ["compare", "--node", "formatter", "--old-model", "gemini-2.5-pro",
-            "--prompts", str(prompts_file(tmp_path)), "--out", str(html), "--json-out", str(js)]  # fmt: skip
+            "--prompts", str(prompts_file(tmp_path)),
+            "--out", str(html), "--json-out", str(js)]  # fmt: skip
 
     result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
 
