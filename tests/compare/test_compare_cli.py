@@ -73,7 +73,7 @@ def test_compare_writes_table_json_and_html(simulator_env: str, tmp_path: Path) 
     assert totals["v2"]["failures"] == 0
     assert totals["similarity"]["compared"] == 2
     assert 0.0 <= totals["similarity"]["mean"] <= 1.0
-    assert "bigram" in totals["similarity"]["measure"]
+    assert "bigrams" in totals["similarity"]["measure"]
     for p in report["prompts"]:
         assert p["v2"]["model"], p  # the model the gateway chose for the formatter
         assert p["v2"]["cost_usd"] > 0

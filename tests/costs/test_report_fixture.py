@@ -3,6 +3,7 @@ the list prices of config/model_policies.yaml — on a real SQLite file and a re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -180,3 +181,27 @@ async def test_ranking_on_the_last_30_days(store: RecordStore) -> None:
     assert D(by_model["deepseek-chat"]["cost_usd"]) == priced("deepseek-chat", 2800, 200, 1500, 0)
     nobody = await read_ranking(store, load_catalog(CONFIG), "citation_master", now=NOW)
     assert nobody["status"] == "no_data"
+
+
+async def test_shadow_comparisons_are_the_nodes_quality_evidence(store: RecordStore) -> None:
+    from sqlalchemy import insert
+
+    from llm_gateway.storage.schema import shadow_comparisons
+
+    now = datetime.now(UTC)
+    await store.insert_ledger([replace(FIXTURE[0], at=now - timedelta(hours=1))])
+    comparison = {
+        "id": "cmp1", "at": now - timedelta(hours=1), "arm": "shadow", "node": "writer",
+        "purpose": "writing", "stream": False, "v1_model": "gemini-2.5-pro",
+        "v2_model": "claude-sonnet", "v1_latency_ms": 500.0, "v2_latency_ms": 700.0,
+        "v1_cost_usd": D("0.001"), "v2_cost_usd": D("0.002"), "v1_output_chars": 100,
+        "v2_output_chars": 120, "similarity": 0.8, "v1_ok": True, "v2_ok": True,
+    }  # fmt: skip
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(shadow_comparisons), [comparison])
+
+    report = await read_cost_report(store, load_catalog(CONFIG), days=30, now=now)
+
+    writer = next(n for n in report["nodes"] if n["node"] == "writer")
+    assert writer["shadow_comparisons"]["comparisons"] == 1
+    assert writer["shadow_comparisons"]["similarity_mean"] == 0.8

@@ -4,7 +4,7 @@ similarity score, failures and the model v2 chose — per prompt and in total, a
 table, JSON and a self-contained HTML report.
 
 - :mod:`.prompts` — the prompts file (JSON lines);
-- :mod:`.similarity` — word-bigram Jaccard similarity (why that measure: its docstring);
+- :mod:`.similarity` — the similarity score (the project's one measure; why it fits: there);
 - :mod:`.runner` — runs the prompts through both arms;
 - :mod:`.report` — totals, JSON, the Rich table and the HTML page.
 """

@@ -16,8 +16,8 @@ from llm_gateway.compare.charts import bar_chart, page, table
 from llm_gateway.compare.runner import ArmResult, PromptComparison
 
 SIMILARITY_MEASURE = (
-    "Jaccard similarity of word bigrams (0..1): order-aware lexical agreement that penalises "
-    "missing or extra text on either side; it is not a quality judgement"
+    "mean of the Jaccard indices of the answers' word sets and word bigrams (0..1): shared "
+    "vocabulary and phrasing, the measure of the shadow comparisons; not a quality judgement"
 )
 
 

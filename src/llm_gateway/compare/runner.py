@@ -60,7 +60,7 @@ class PromptComparison:
 
     @property
     def similarity(self) -> float | None:
-        """Word-bigram Jaccard of the two answers; None unless both arms answered."""
+        """How alike the two answers are (0..1); None unless both arms answered."""
         if not (self.v1.ok and self.v2.ok):
             return None
         return similarity(self.v1.text, self.v2.text)

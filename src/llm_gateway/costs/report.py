@@ -12,7 +12,7 @@ and error-rate evidence stands beside each figure for that reason.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -153,6 +153,7 @@ def _node_entry(
     disabled: frozenset[str],
     scale: Decimal,
     current_model: str | None,
+    shadow: Mapping[str, dict[str, Any]] | None,
 ) -> dict[str, Any]:
     tokens = _sum_tokens(groups)
     actual = sum((g.cost for g in groups), Decimal(0))
@@ -173,7 +174,7 @@ def _node_entry(
             "reasoning": tokens.reasoning,
         },
         "actual_cost_usd": usd(actual),
-        "shadow_comparisons": shadow_evidence(node),
+        "shadow_comparisons": shadow_evidence(node, shadow),
         "realised_vs_v1": _realised(node, groups, catalog),
     }
     try:
@@ -215,6 +216,7 @@ def build_cost_report(
     now: datetime,
     disabled: frozenset[str] = frozenset(),
     current_models: dict[str, str] | None = None,
+    shadow: Mapping[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report over the ``days`` before ``now`` from the ledger ``groups`` of that window."""
     start = now - timedelta(days=days)
@@ -236,7 +238,7 @@ def build_cost_report(
         by_node[g.node].append(g)
     current = current_models or {}
     nodes = [
-        _node_entry(n, by_node[n], groups, catalog, disabled, scale, current.get(n))
+        _node_entry(n, by_node[n], groups, catalog, disabled, scale, current.get(n), shadow)
         for n in sorted(by_node)
     ]
     actual = sum((g.cost for g in groups), Decimal(0))

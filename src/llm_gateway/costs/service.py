@@ -10,6 +10,7 @@ from llm_gateway.config.catalog import Catalog
 from llm_gateway.costs.ledger_sums import ledger_groups
 from llm_gateway.costs.recommend import RANKING_DAYS, ranked_candidates
 from llm_gateway.costs.report import build_cost_report
+from llm_gateway.rollout.shadow_summary import shadow_summary
 from llm_gateway.storage.store import RecordStore
 
 NO_STORE = {
@@ -33,8 +34,15 @@ async def read_cost_report(
     """The savings report over the ``days`` before ``now`` (default: the current time)."""
     now = now or datetime.now(UTC)
     groups = await ledger_groups(store, now - timedelta(days=days), now)
+    shadow = await shadow_summary(store, hours=days * 24) if groups else None
     return build_cost_report(
-        groups, catalog, days=days, now=now, disabled=disabled, current_models=current_models
+        groups,
+        catalog,
+        days=days,
+        now=now,
+        disabled=disabled,
+        current_models=current_models,
+        shadow=shadow,
     )
 
 
