@@ -76,6 +76,23 @@ def print_cost_table(report: dict[str, Any], console: Console) -> None:
         console.print(f"note: {report['warning']}", markup=False)
 
 
+def _fill_current_models(report: dict[str, Any], catalog: Any) -> None:
+    """What the config files select for each node now (a served gateway's live overrides are
+    not seen from here: the endpoint reports those)."""
+    from llm_gateway.errors import GatewayError
+    from llm_gateway.model_selector import SelectionContext
+    from llm_gateway.selection.choose import select
+    from llm_gateway.selection.signals import InMemorySignals
+
+    signals = InMemorySignals().snapshot()
+    for entry in report.get("nodes", []):
+        try:
+            chosen = select(catalog, signals, SelectionContext(node_name=entry["node"]))
+            entry["current_model"] = chosen.selected_model.logical_id
+        except GatewayError:
+            entry["current_model"] = None
+
+
 @app.command("cost-report")
 def cost_report(
     days: Annotated[float, typer.Option("--days", min=0.001, help="Window in days.")] = 30.0,
@@ -92,6 +109,7 @@ def cost_report(
     else:
         url = database_url_or_exit()
         report = read_store(url, lambda store: read_cost_report(store, catalog, days=days))
+        _fill_current_models(report, catalog)
     if as_json:
         typer.echo(json.dumps(report, indent=2))
     else:

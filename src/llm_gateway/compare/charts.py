@@ -45,7 +45,8 @@ def bar_chart(
     values = [v for _, vs in series for v in vs]
     top = max([abs(v) for v in values] + [0.0]) or 1.0
     group_h = bar_h * len(series) + gap
-    height = 30 + group_h * len(labels) + 20 * len(series)
+    legend_y = 30 + group_h * len(labels) + 10
+    height = legend_y + 20 * len(series) + 4
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width + label_w + 120}" '
         f'height="{height}" role="img" aria-label="{escape(title)}">',
@@ -65,7 +66,6 @@ def bar_chart(
                 f'<text x="{label_w + w + 4:.1f}" y="{y + bar_h - 3}">'
                 f"{escape(f'{value:.4g}{unit}')}</text>"
             )
-    legend_y = 30 + group_h * len(labels) + 10
     for j, (name, _) in enumerate(series):
         y = legend_y + j * 20
         parts.append(
