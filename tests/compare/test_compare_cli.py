@@ -126,3 +126,29 @@ def test_the_guides_script_form_runs_on_the_simulator(tmp_path: Path) -> None:
     assert report["node"] == "writer" and report["simulated"] is True
     assert len(report["prompts"]) == 2
     assert report["totals"]["v2"]["failures"] == 0
+
+
+def test_v2_can_be_a_served_gateway(simulator_env: str, tmp_path: Path) -> None:
+    from tests.http.conftest import SimulatedProviders, make_settings
+    from tests.http.serving import serve
+
+    from llm_gateway.app import create_app
+    from llm_gateway.gateway import build_gateway, set_llm_gateway
+    from llm_gateway.routes.deps import reset_process_services
+
+    settings = make_settings(tmp_path, DATABASE_URL="")
+    gateway = build_gateway(settings, providers=SimulatedProviders())
+    args = ["compare", "--old-model", "deepseek-chat", "--prompts", str(prompts_file(tmp_path)),
+            "--json", "--limit", "2"]  # fmt: skip
+    try:
+        with serve(create_app(settings, gateway=gateway)) as (url, _):
+            result = CliRunner().invoke(app, [*args, "--gateway-url", url])
+    finally:
+        set_llm_gateway(None)
+        reset_process_services()
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["v2"]["path"] == f"the gateway at {url}"
+    assert all(p["v2"]["ok"] and p["v2"]["model"] for p in report["prompts"])
+    assert report["totals"]["v2"]["requests"] == 2
