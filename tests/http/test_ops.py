@@ -81,6 +81,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/api/admin/gateway/health"),
     ("post", "/api/admin/gateway/test-selection"),
     ("get", "/api/admin/gateway/cost-optimization"),
+    ("get", "/api/admin/gateway/shadow"),
     ("get", "/api/admin/gateway/traces"),
     ("get", "/api/admin/gateway/traces/{trace_id}"),
     ("get", "/api/admin/gateway/policies"),
