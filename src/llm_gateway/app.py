@@ -29,6 +29,7 @@ from llm_gateway.gc_tuning import tune_for_serving
 from llm_gateway.http_errors import install_error_handlers
 from llm_gateway.limits.runtime import start_rate_limits
 from llm_gateway.middleware import GatewayMiddleware
+from llm_gateway.rollout.runtime import close_rollout, open_rollout
 from llm_gateway.routes import openai_api, ops
 from llm_gateway.routes.admin_gateway import admin_gateway_router
 from llm_gateway.routes.chat_gateway import chat_gateway_router
@@ -72,6 +73,7 @@ def create_app(
         app.state.control = control
         budgets = await open_budgets(settings, live, control)
         alerts = await open_alerts(settings, live, services.audit)
+        rollout = await open_rollout(settings, live, control, services.audit)
         rate_limits = start_rate_limits(settings, live, control)
         app.state.gateway_ready = True
         if tune_gc:
@@ -81,6 +83,7 @@ def create_app(
             yield
         finally:
             app.state.gateway_ready = False
+            await close_rollout(live, control, rollout)
             await alerts.aclose()
             live.alerts = None
             await rate_limits.aclose()

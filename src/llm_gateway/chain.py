@@ -44,6 +44,7 @@ from llm_gateway.resilience.retry import RetryAction, RetryDecision, RetryPolicy
 from llm_gateway.selection.signals import InMemorySignals
 
 T = TypeVar("T")
+OPENROUTER = "openrouter"  # the provider OPENROUTER_FALLBACK_ENABLED is about
 Call = Callable[[ModelPolicy, ProviderRequest], Awaitable[T]]
 
 
@@ -56,6 +57,8 @@ class ChainRunner:
     signals: InMemorySignals
     retry: RetryPolicy
     fallback_enabled: bool = True
+    # OPENROUTER_FALLBACK_ENABLED, live (rollout flags): may a fallback be a model on OpenRouter
+    openrouter_fallback: Callable[[], bool] = lambda: True
     shared: SharedFailures = field(default_factory=SharedFailures)
     clock: Callable[[], float] = time.monotonic
     rand: Callable[[], float] = random.random
@@ -131,6 +134,9 @@ class ChainRunner:
                 refused.add(last.provider)
             if policy.context_window <= too_small:
                 plan.attempts.append(_skipped(policy, self.clock(), "context window too small"))
+                continue
+            if index > 0 and policy.provider == OPENROUTER and not self.openrouter_fallback():
+                plan.attempts.append(_skipped(policy, self.clock(), "OpenRouter fallback disabled"))
                 continue
             if policy.provider in refused:
                 # Same key, same account: every model of that provider would refuse it too.
@@ -253,7 +259,12 @@ class ChainRunner:
         skipped by the caller, its circuit letting calls through."""
         if not self.fallback_enabled:
             return False
-        ids = [candidate.logical_id for candidate in plan.selection.candidates]
+        no_openrouter = not self.openrouter_fallback()
+        ids = [
+            candidate.logical_id
+            for index, candidate in enumerate(plan.selection.candidates)
+            if index == 0 or not (no_openrouter and candidate.provider == OPENROUTER)
+        ]
         later = ids[ids.index(policy.logical_id) + 1 :] if policy.logical_id in ids else []
         return any(model not in skip and self.circuits.would_allow(model) for model in later)
 

@@ -23,7 +23,7 @@ from llm_gateway.state import open_state_store
 from llm_gateway.state.control import ControlPlane
 from llm_gateway.storage import queries
 from llm_gateway.storage.retention import RetentionJob
-from llm_gateway.storage.runtime import BUDGET, DISABLED, OVERRIDE, GatewayRecords
+from llm_gateway.storage.runtime import BUDGET, DISABLED, FLAG, OVERRIDE, GatewayRecords
 
 logger = logging.getLogger("llm_gateway.storage")
 
@@ -117,6 +117,7 @@ async def open_control(
                 OVERRIDE: await records.load(OVERRIDE),
                 DISABLED: await records.load(DISABLED),
                 BUDGET: await records.load(BUDGET),
+                FLAG: await records.load(FLAG),
             }
 
         control.durable = from_records

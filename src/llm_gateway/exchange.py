@@ -75,7 +75,7 @@ class Route:
     capabilities: tuple[str, ...] = ()
     cache: CacheDirective | None = None  # the request's X-Gateway-Cache
     traceparent: str | None = None  # the caller's W3C header, kept only when OTel is on
-    arm: str | None = None  # the rollout arm the ledger row records ("shadow": not a caller's)
+    arm: str | None = None  # the rollout arm of a legacy call (v2, shadow); None: not rolled out
 
 
 @dataclass(slots=True)

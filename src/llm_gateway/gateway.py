@@ -51,6 +51,7 @@ from llm_gateway.request_info import (
 from llm_gateway.resilience.availability import follow_circuit
 from llm_gateway.resilience.circuit import CircuitBreakers, CircuitConfig, CircuitState
 from llm_gateway.resilience.retry import RetryPolicy
+from llm_gateway.rollout.flags import LiveFlags, flags_from_settings, set_live_flags
 from llm_gateway.route_resolution import resolve_route
 from llm_gateway.selection.signals import InMemorySignals
 from llm_gateway.settings import Settings, get_settings
@@ -111,8 +112,11 @@ class LLMGateway:
         self.budgets: Any = None  # the BudgetManager (one of the admission hooks), when serving
         self.otel: OtelTraces | None = None  # OpenTelemetry spans, when an endpoint is set
         self.alerts: Any = None  # the AlertService evaluating alerts.yaml, when serving
+        self.rollout: Any = None  # the RolloutService (flags view, rollback guard), when serving
         self.limits: Any = None  # the RateLimiter (limits/), settled with each answer's usage
         self._pending_rows: set[asyncio.Task[None]] = set()
+        # The rollout flags in force (a serving app installs its own, shared by its replicas)
+        self.flags = LiveFlags(flags_from_settings(settings))
         self.metrics = GatewayMetrics()
         self.cache = ResponseCache(
             max_ttl_s=settings.GATEWAY_CACHE_MAX_TTL_S,
@@ -129,6 +133,7 @@ class LLMGateway:
                 base_delay_s=settings.GATEWAY_RETRY_DELAY,
             ),
             fallback_enabled=settings.GATEWAY_FALLBACK_ENABLED,
+            openrouter_fallback=lambda: self.flags.current().openrouter_fallback_enabled,
         )
         self._deadlines = Deadlines(
             headers_s=settings.GATEWAY_HEADERS_TIMEOUT,
@@ -387,3 +392,4 @@ def set_llm_gateway(gateway: LLMGateway | None) -> None:
     set_model_policy_registry(gateway.registry if gateway else None)
     set_model_selector(gateway.selector if gateway else None)
     set_tracer(gateway.tracer if gateway else None)
+    set_live_flags(gateway.flags if gateway else None)

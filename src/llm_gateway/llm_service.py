@@ -4,7 +4,8 @@
     model_client = get_llm_client("formatting", "gemini-2.5-flash")
 
 returns a LangChain chat model (a :class:`LegacyChatModel`). Each request takes one of two paths,
-decided per request by :func:`llm_gateway.rollout.choose_arm`:
+decided per request by :func:`llm_gateway.rollout.choose_arm` on the live flags, bucketed on the
+client's ``user``, else its ``session_id``, else its ``trace_id`` (sticky: one key, one arm):
 
 - **v1** — exactly ``model_name``, direct to its provider: no selection, no fallback, today's
   behaviour (:mod:`llm_gateway.node_integration.direct_backend`);
@@ -14,14 +15,17 @@ decided per request by :func:`llm_gateway.rollout.choose_arm`:
 With shadow traffic on (``GATEWAY_V2_SHADOW_PERCENTAGE``), a share of the v1 requests also
 runs through v2 in the background, compared and recorded, never changing the caller's answer.
 
-``response_metadata["gateway_arm"]`` says which path answered. docs/langchain.md has the table.
+``response_metadata["gateway_arm"]`` says which path answered; the ledger row and the trace of
+the request record it too (``arm``). docs/langchain.md has the table.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
-from llm_gateway.node_integration.backends import Backend
+from llm_gateway.node_integration.backends import Backend, CallContext, Completion, StreamMeta
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
@@ -55,12 +59,44 @@ class LegacyChatModel(GatewayChatModel):
 
     purpose: str
     legacy_model: str
+    session_id: str | None = None
+    """A stable key for the rollout's bucketing when there is no ``user``."""
 
     def _backend(self) -> Backend:
-        if choose_arm(self.purpose, self.user or self.trace_id) == "v1":
+        key = self.user or self.session_id or self.trace_id
+        flags = getattr(self._gateway, "flags", None)
+        live = flags.current() if flags is not None else None
+        if choose_arm(self.purpose, key, node=self.node_name, flags=live) == "v1":
             v1 = DirectProviderBackend(self.legacy_model, self._gateway)
             return with_shadow(v1, node=self.node_name, purpose=self.purpose)
-        return super()._backend()
+        return ArmBackend(super()._backend(), "v2")
+
+
+class ArmBackend:
+    """A backend whose requests carry the rollout arm they were sent on (ledger, trace)."""
+
+    def __init__(self, inner: Backend, arm: str) -> None:
+        self.inner = inner
+        self.arm = arm
+
+    async def complete(self, body: dict[str, Any], context: CallContext) -> Completion:
+        done = await self.inner.complete(body, dataclasses.replace(context, arm=self.arm))
+        return dataclasses.replace(done, arm=self.arm)
+
+    async def stream(
+        self, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
+        source = self.inner.stream(body, dataclasses.replace(context, arm=self.arm))
+        try:
+            async for chunk, meta in source:
+                yield chunk, dataclasses.replace(meta, arm=self.arm)
+        finally:
+            closer = getattr(source, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    async def aclose(self) -> None:
+        """The inner backend is shared (the process's gateway, or a pooled remote one)."""
 
 
 def get_llm_client(purpose: str, model_name: str, **kwargs: Any) -> LegacyChatModel:

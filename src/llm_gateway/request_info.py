@@ -62,6 +62,7 @@ def trace_detail(
         "status": status or ("ok" if error is None else "error"),
         "node_name": plan.route.node_name,
         "caller_node": plan.route.caller_node,
+        "arm": plan.route.arm,
         "strategy": selection.strategy.value,
         "stream": plan.stream,
         "requested_model": plan.route.requested_model,

@@ -29,6 +29,7 @@ def resolve_route(
     api_key_id: str | None = None,
     cache: CacheDirective | None = None,
     traceparent: str | None = None,
+    arm: str | None = None,
 ) -> Route:
     """Map the ``model`` field and headers to a Route.
 
@@ -80,4 +81,5 @@ def resolve_route(
         requested_model=requested,
         cache=cache,
         traceparent=traceparent if gateway.otel is not None else None,
+        arm=arm,
     )

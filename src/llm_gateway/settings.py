@@ -64,6 +64,14 @@ class Settings(BaseSettings):
     GATEWAY_V2_SHADOW_BUDGET_USD: float = Field(default=5.0, ge=0, le=1_000_000)
     GATEWAY_V2_SHADOW_CONCURRENCY: int = Field(default=4, ge=1, le=1_000)
     OPENROUTER_FALLBACK_ENABLED: bool = True
+    # Per-node shares of v2 (``writer=10,formatter=50``), shadowed share, the guard's schedule
+    GATEWAY_V2_NODE_PERCENTAGES: str | None = Field(
+        default=None,
+        max_length=4096,
+        pattern=r"^\s*([A-Za-z0-9_.:-]+\s*=\s*(100|[0-9]{1,2})\s*(,\s*|$))*$",
+    )
+    GATEWAY_ROLLOUT_FILE: Path | None = None  # default: rollout.yaml in the config dir, if any
+    GATEWAY_ROLLOUT_GUARD_INTERVAL_S: float = Field(default=30.0, ge=0.05, le=3600)
 
     # Where things live
     GATEWAY_CONFIG_DIR: Path | None = Field(

@@ -41,6 +41,7 @@ class CallContext:
     strategy: str | None = None
     trace_id: str | None = None
     user: str | None = None
+    arm: str | None = None  # the rollout arm of a legacy call (recorded in ledger and trace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class InProcessBackend:
             strategy=context.strategy,
             trace_id=context.trace_id,
             user_id=context.user,
+            arm=context.arm,
         )
 
     async def complete(self, body: dict[str, Any], context: CallContext) -> Completion:

@@ -1,8 +1,10 @@
 """The legacy (v1) path: one named model, straight to its provider — no selection, no fallback,
-no retries, no budgets or ledger — which is what code calling a hard-coded model did before the
-gateway. The provider is the one the catalogue names for that model (``model_policies.yaml``),
-with its keys and connection pool from the process's gateway, so v1 and v2 reach the same
-upstream and differ only in what the gateway adds.
+no retries, no budgets — which is what code calling a hard-coded model did before the gateway.
+Each request leaves a ledger row (``arm`` ``v1``) and a trace
+(:mod:`llm_gateway.rollout.v1_record`), so the rollout compares v1 and v2 from records. The
+provider is the one the catalogue names for that model (``model_policies.yaml``), with its keys
+and connection pool from the process's gateway, so v1 and v2 reach the same upstream and differ
+only in what the gateway adds.
 
 Raises :class:`~llm_gateway.errors.NotFound` for a model the catalogue does not have, and the
 provider's :class:`~llm_gateway.errors.ProviderError` as it is.
@@ -10,11 +12,11 @@ provider's :class:`~llm_gateway.errors.ProviderError` as it is.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from llm_gateway.cost import compute_cost
 from llm_gateway.errors import NotFound, echo
 from llm_gateway.exchange import resolve_deadlines
 from llm_gateway.model_policy import DEFAULT_DEADLINES, Deadlines, ModelPolicy
@@ -24,8 +26,9 @@ from llm_gateway.node_integration.backends import (
     StreamMeta,
     gateway_or_process,
 )
-from llm_gateway.providers.base import ProviderRequest
+from llm_gateway.providers.base import ProviderRequest, Usage
 from llm_gateway.request_info import new_trace_id
+from llm_gateway.rollout.v1_record import record_v1
 from llm_gateway.tokens import estimate_output_tokens
 
 if TYPE_CHECKING:
@@ -83,10 +86,15 @@ class DirectProviderBackend:
         policy = self._policy()
         trace = context.trace_id or new_trace_id()
         provider = self.gateway.providers.get(policy.provider)
-        response = await provider.complete(self._request(policy, body, trace))
+        started = time.monotonic()
+        try:
+            response = await provider.complete(self._request(policy, body, trace))
+        except BaseException as exc:
+            self._record(context, policy, trace, started, None, exc, stream=False)
+            raise
+        cost = self._record(context, policy, trace, started, response.usage, None, stream=False)
         answer = dict(response.body)
         answer["model"] = policy.logical_id
-        cost = compute_cost(response.usage, policy)
         return Completion(answer, policy.logical_id, trace, float(cost.total), arm=self.arm)
 
     async def stream(
@@ -96,14 +104,47 @@ class DirectProviderBackend:
         trace = context.trace_id or new_trace_id()
         provider = self.gateway.providers.get(policy.provider)
         meta = StreamMeta(policy.logical_id, trace, arm=self.arm)
+        started = time.monotonic()
+        usage: Usage | None = None
+        error: BaseException | None = None
         source = provider.stream(self._request(policy, body, trace)).__aiter__()
         try:
             async for chunk in source:
+                usage = chunk.usage or usage
                 yield chunk.data, meta
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
             closer = getattr(source, "aclose", None)
             if closer is not None:
                 await closer()
+            self._record(context, policy, trace, started, usage, error, stream=True)
+
+    def _record(
+        self,
+        context: CallContext,
+        policy: ModelPolicy,
+        trace: str,
+        started: float,
+        usage: Usage | None,
+        error: BaseException | None,
+        *,
+        stream: bool,
+    ) -> Any:
+        cancelled = isinstance(error, GeneratorExit | asyncio.CancelledError)
+        return record_v1(
+            self.gateway,
+            node=context.node or "default",
+            policy=policy,
+            trace_id=trace,
+            user=context.user,
+            started_at=started,
+            usage=usage,
+            error=None if cancelled else error,
+            stream=stream,
+            status="cancelled" if cancelled else None,
+        )
 
     async def aclose(self) -> None:
         """Nothing to release: the providers belong to the process's gateway."""

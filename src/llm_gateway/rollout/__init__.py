@@ -1,9 +1,31 @@
-"""Which path a legacy call takes: v1 (the named model, direct) or v2 (the gateway).
+"""Rollout and rollback of the gateway (v2) for legacy calls (v1: the named model, direct).
 
-Today only the master switch decides (:func:`choose_arm`); percentages, sticky bucketing and
-runtime flags replace it here (issue 12, point 3).
+- :mod:`.switch` — the master switch's two names
+- :mod:`.flags` — the flags' model, their env defaults and the live, shared values
+- :mod:`.bucketing` — sticky buckets of a stable key
+- :mod:`.arm` — the v1/v2 decision of one request
+- :mod:`.guard_rules`, :mod:`.guard` — the rollback guard (rules, evaluation, stepping down)
+- :mod:`.runtime` — wiring into a serving app (follower of the control plane, guard task)
 """
 
 from llm_gateway.rollout.arm import Arm, choose_arm, v2_switch_on
+from llm_gateway.rollout.flags import (
+    LiveFlags,
+    RolloutFlags,
+    current_flags,
+    flags_from_settings,
+    live_flags,
+    set_live_flags,
+)
 
-__all__ = ["Arm", "choose_arm", "v2_switch_on"]
+__all__ = [
+    "Arm",
+    "LiveFlags",
+    "RolloutFlags",
+    "choose_arm",
+    "current_flags",
+    "flags_from_settings",
+    "live_flags",
+    "set_live_flags",
+    "v2_switch_on",
+]

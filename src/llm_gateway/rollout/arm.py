@@ -1,31 +1,38 @@
-"""The v1/v2 decision for one legacy request: the master switch, nothing else yet.
+"""The v1/v2 decision for one legacy request.
 
-The switch has two names in the migration guide: ``ENABLE_GATEWAY_V2`` (its environment list)
-and ``GATEWAY_V2_ENABLED`` (its Phase 5 settings and its rollback). It is on only when one of
-them is *set* to true and neither is set to false: off by default (v1 — today's behaviour),
-and ``export GATEWAY_V2_ENABLED=false`` rolls back even where ``ENABLE_GATEWAY_V2=true`` stays
-in the environment. (``ENABLE_GATEWAY_V2``'s settings default, true, is not a choice anyone
-made, so it does not turn v2 on.)
+v2 when the master switch is on (:mod:`.switch`; live value: the flags) and the request's stable
+key falls in the node's percentage (:mod:`.bucketing`); else v1. A request without a key (no
+user, session or trace id) is bucketed on a fresh random key: it has no user to keep sticky.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Literal
 
-from llm_gateway.settings import Settings, get_settings
+from llm_gateway.rollout.bucketing import in_rollout
+from llm_gateway.rollout.flags import RolloutFlags, current_flags, flags_from_settings
+from llm_gateway.rollout.switch import SWITCH_NAMES, v2_switch_on
+from llm_gateway.settings import Settings
 
 Arm = Literal["v1", "v2"]
-SWITCH_NAMES = ("GATEWAY_V2_ENABLED", "ENABLE_GATEWAY_V2")
+
+__all__ = ["SWITCH_NAMES", "Arm", "choose_arm", "v2_switch_on"]
 
 
-def v2_switch_on(settings: Settings) -> bool:
-    """True when the master switch is on (see the module docstring)."""
-    chosen = [bool(getattr(settings, n)) for n in SWITCH_NAMES if n in settings.model_fields_set]
-    return bool(chosen) and all(chosen)
+def choose_arm(
+    purpose: str,
+    key: str | None,
+    settings: Settings | None = None,
+    *,
+    node: str | None = None,
+    flags: RolloutFlags | None = None,
+) -> Arm:
+    """``"v2"`` or ``"v1"`` for a request of ``purpose`` (served as ``node`` on v2) by ``key``.
 
-
-def choose_arm(purpose: str, key: str | None, settings: Settings | None = None) -> Arm:
-    """``"v2"`` when the master switch is on, else ``"v1"``. ``purpose`` and ``key`` (the
-    user, session or trace id) are what the percentage rollout will bucket on; the switch alone
-    ignores them."""
-    return "v2" if v2_switch_on(settings or get_settings()) else "v1"
+    The flags are ``flags`` if given, else those of ``settings`` if given (start-up defaults
+    only), else the live flags of this process (:func:`~llm_gateway.rollout.current_flags`)."""
+    if flags is None:
+        flags = flags_from_settings(settings) if settings is not None else current_flags()
+    percentage = flags.percentage_for(node)
+    return "v2" if in_rollout(key or uuid.uuid4().hex, percentage) else "v1"

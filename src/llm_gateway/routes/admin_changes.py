@@ -16,7 +16,7 @@ from fastapi import Request
 from llm_gateway.audit import AuditEntry, AuditLog
 from llm_gateway.routes.deps import gateway_of, services_of
 from llm_gateway.state.control import ControlPlane, override_from
-from llm_gateway.storage.runtime import DISABLED, OVERRIDE
+from llm_gateway.storage.runtime import DISABLED, FLAG, OVERRIDE
 
 __all__ = ["DISABLED", "OVERRIDE", "commit_change", "control_of", "share_change"]
 
@@ -80,3 +80,5 @@ def apply_locally(gateway: Any, changes: list[tuple[str, str, Any]]) -> None:
                 gateway.signals.set_override(key, override_from(value))
         elif kind == DISABLED:
             gateway.signals.set_disabled(key, value is not None)
+        elif kind == FLAG:
+            gateway.flags.apply_change(kind, key, value)

@@ -26,6 +26,10 @@
     GET    /alerts                    alert rules, state, last firing, incident history
     POST   /alerts/{name}/test        send a test notification through a rule's actions
     GET    /shadow                    shadow traffic: v2 beside v1, compared (issue 12)
+    GET    /flags                     rollout flags, their source, the rollback guard's state
+    PUT    /flags                     change flags at run time (durable, every replica)
+    POST   /flags/rollback            emergency rollback: v2 off, pinned, every replica
+    GET    /flags/arm?key=&node=      which arm a stable key takes now
 
 A host application includes it as is (``app.include_router(admin_gateway_router)``).
 """
@@ -40,6 +44,7 @@ from llm_gateway.routes import (
     admin_alerts,
     admin_budgets,
     admin_catalog,
+    admin_flags,
     admin_insights,
     admin_policies,
     admin_records,
@@ -76,5 +81,6 @@ admin_gateway_router.include_router(admin_replicas.router)
 admin_gateway_router.include_router(admin_budgets.router)
 admin_gateway_router.include_router(admin_alerts.router)
 admin_gateway_router.include_router(admin_shadow.router)
+admin_gateway_router.include_router(admin_flags.router)
 
 __all__ = ["admin_gateway_router"]
