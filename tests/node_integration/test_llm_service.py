@@ -1,6 +1,7 @@
 """The legacy shim: the guide's "Before" call returns a chat model; v1 is exactly the named model
 direct to its provider (no selection, no retry, no fallback), v2 is the gateway for the purpose's
-node; the master switch decides, off by default."""
+node; the master switch decides, off by default. The switch's values here are applied as a
+run-time change of the live flags (what ``PUT /flags`` does), so each request sees the last."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from langchain_core.language_models import BaseChatModel
 from llm_gateway.errors import NotFound, ProviderUnavailable
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.llm_service import PURPOSE_NODES, get_llm_client, node_for_purpose
-from llm_gateway.rollout import choose_arm, v2_switch_on
-from llm_gateway.settings import Settings, reset_settings_cache
+from llm_gateway.rollout import choose_arm, flags_from_settings, live_flags, v2_switch_on
+from llm_gateway.rollout.flags import FLAG_KIND, ROLLOUT_KEY
+from llm_gateway.settings import Settings
 from llm_gateway.simulator.testing import SimulatorHandle
 
 BEFORE = """\
@@ -38,14 +40,14 @@ def sim(
     module_simulator.clear()
     yield module_simulator
     module_simulator.set_scenario(original)
+    live_flags().apply_change(FLAG_KIND, ROLLOUT_KEY, None)
 
 
 def _switch(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
-    for name in ("GATEWAY_V2_ENABLED", "ENABLE_GATEWAY_V2"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    reset_settings_cache()
+    """The flags the master switch's env values would give, live on this process now."""
+    env = {name: value == "true" for name, value in values.items()}
+    flags = flags_from_settings(Settings(_env_file=None, **env))  # type: ignore[arg-type]
+    live_flags().apply_change(FLAG_KIND, ROLLOUT_KEY, flags.model_dump())
 
 
 def test_the_guides_before_call_returns_a_chat_model_on_v1(
