@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llm_gateway.errors import ValidationFailed
 from llm_gateway.rollout.switch import v2_switch_on
@@ -23,6 +23,7 @@ from llm_gateway.settings import Settings, get_settings
 FLAG_KIND = "flag"
 ROLLOUT_KEY = "rollout"
 GUARD_KEY = "guard"
+Share = Annotated[int, Field(ge=0, le=100)]
 
 WRITABLE = (
     "v2_enabled",
@@ -41,19 +42,11 @@ class RolloutFlags(BaseModel):
 
     v2_enabled: bool = False
     v2_percentage: int = Field(default=0, ge=0, le=100)
-    node_percentages: dict[str, int] = Field(default_factory=dict)
+    node_percentages: dict[str, Share] = Field(default_factory=dict)
     shadow_percentage: int = Field(default=0, ge=0, le=100)
     openrouter_fallback_enabled: bool = True
     pinned: bool = False
     """A person fixed the percentage: the rollback guard does not move it."""
-
-    @field_validator("node_percentages")
-    @classmethod
-    def _node_range(cls, value: dict[str, int]) -> dict[str, int]:
-        for node, pct in value.items():
-            if not 0 <= pct <= 100:
-                raise ValueError(f"{node}: must be 0-100 (got {pct})")
-        return value
 
     def percentage_for(self, node: str | None) -> int:
         """The share of ``node``'s legacy requests that take v2 (0 with the switch off)."""
@@ -71,7 +64,7 @@ class FlagsUpdate(BaseModel):
 
     v2_enabled: bool | None = None
     v2_percentage: int | None = Field(default=None, ge=0, le=100)
-    node_percentages: dict[str, int] | None = None
+    node_percentages: dict[str, Share] | None = None
     shadow_percentage: int | None = Field(default=None, ge=0, le=100)
     openrouter_fallback_enabled: bool | None = None
     pinned: bool | None = None
