@@ -57,6 +57,12 @@ async def test_the_guard_steps_down_when_v2_fails_and_stops_when_pinned(tmp_path
         for i in range(8):
             done = await legacy_call(gateway, "formatting", V1_MODEL, f"v1-user-{i}")
             assert not isinstance(done, Exception) and done.arm == "v1"
+        streamed = await legacy_call(gateway, "formatting", V1_MODEL, "v1-user-s", stream=True)
+        assert not isinstance(streamed, Exception) and streamed.arm == "v1"
+        await gateway.records.writer.flush()
+        trace = (await admin.get(f"/api/admin/gateway/traces/{done.trace_id}")).json()
+        assert trace["arm"] == "v1" and trace["model"] == V1_MODEL, trace
+        assert trace["node_name"] == "formatter"
         # v2 at 100 %: every model but the legacy one fails upstream
         put = await admin.put(FLAGS, json={"v2_enabled": True, "v2_percentage": 100})
         assert put.status_code == 200, put.text
@@ -84,7 +90,7 @@ async def test_the_guard_steps_down_when_v2_fails_and_stops_when_pinned(tmp_path
         guard = view["guard"]
         assert guard["state"] == "stepped_down"
         assert guard["last_step"]["from"] == 100 and guard["last_step"]["to"] == 50
-        assert guard["evidence"]["v1"]["requests"] == 8
+        assert guard["evidence"]["v1"]["requests"] == 9
         assert guard["evidence"]["v2"]["error_rate"] == 1.0
 
         audit = (await admin.get("/api/admin/gateway/audit")).json()
