@@ -109,13 +109,20 @@ async def test_the_guard_steps_down_when_v2_fails_and_stops_when_pinned(tmp_path
         view = (await admin.get(FLAGS)).json()
         assert view["v2_percentage"] == 25 and view["guard"]["state"] == "pinned"
 
+        # a remote legacy client says its arm in X-Gateway-Arm (anything else: not recorded)
+        body = {"model": "auto", "messages": [{"role": "user", "content": "hi"}]}
+        for arm in ("v2", "v9"):
+            await admin.post("/v1/chat/completions", json=body, headers={"x-gateway-arm": arm})
+
         await gateway.records.writer.flush()
         async with gateway.records.store.engine.connect() as connection:
             rows = (await connection.execute(select(ledger.c.arm, ledger.c.status))).all()
-        assert sorted({(arm, status) for arm, status in rows}) == [
+        assert sorted({(str(arm), status) for arm, status in rows}) == [
+            ("None", "error"),
             ("v1", "ok"),
             ("v2", "error"),
         ]
+        assert [arm for arm, _ in rows].count("v2") == 9
 
 
 def _entries(audit: Any) -> list[dict[str, Any]]:

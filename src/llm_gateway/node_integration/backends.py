@@ -165,6 +165,7 @@ class RemoteBackend:
             ("x-gateway-node", context.node),
             ("x-gateway-strategy", context.strategy),
             ("x-trace-id", context.trace_id),
+            ("x-gateway-arm", context.arm),
         ):
             if value:
                 headers[name] = value

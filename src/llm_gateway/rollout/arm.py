@@ -16,8 +16,15 @@ from llm_gateway.rollout.switch import SWITCH_NAMES, v2_switch_on
 from llm_gateway.settings import Settings
 
 Arm = Literal["v1", "v2"]
+ROLLED_OUT_ARMS = ("v2", "shadow")  # the arms a request through the gateway can be on
 
-__all__ = ["SWITCH_NAMES", "Arm", "choose_arm", "v2_switch_on"]
+
+def arm_of_header(value: str | None) -> str | None:
+    """``X-Gateway-Arm`` as recorded: one of :data:`ROLLED_OUT_ARMS`, else None (bounded)."""
+    return value if value in ROLLED_OUT_ARMS else None
+
+
+__all__ = ["ROLLED_OUT_ARMS", "SWITCH_NAMES", "Arm", "arm_of_header", "choose_arm", "v2_switch_on"]
 
 
 def choose_arm(

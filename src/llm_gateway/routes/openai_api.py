@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from llm_gateway.cache.directive import parse_cache_header
 from llm_gateway.gateway import GatewayStream, LLMGateway, Route
+from llm_gateway.rollout.arm import ROLLED_OUT_ARMS, arm_of_header
 from llm_gateway.routes.chat_request import parse_json_object, validate_chat_body
 from llm_gateway.routes.deps import client_bearer, client_identity, gateway_of, trace_id_of
 from llm_gateway.routes.disconnect import until_disconnect
@@ -88,6 +89,13 @@ _GATEWAY_HEADERS = [
         "required": False,
         "schema": {"type": "string"},
         "description": "Your trace id (else W3C traceparent's, else a new one); returned.",
+    },
+    {
+        "name": "X-Gateway-Arm",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "enum": list(ROLLED_OUT_ARMS)},
+        "description": "The rollout arm a legacy client sent this on (ledger, trace).",
     },
 ]
 
@@ -163,6 +171,7 @@ def _route(
             headers.get("x-gateway-cache"), gateway.settings.GATEWAY_CACHE_MAX_TTL_S
         ),
         traceparent=headers.get("traceparent") if gateway.otel is not None else None,
+        arm=arm_of_header(headers.get("x-gateway-arm")),
     )
 
 
