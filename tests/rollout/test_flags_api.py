@@ -8,6 +8,9 @@ import pytest
 from tests.http.conftest import make_settings
 from tests.rollout.app_harness import FLAGS, running_app
 
+from llm_gateway.rollout import current_flags
+from llm_gateway.rollout.shadow_budget import shadow_percentage
+
 
 @pytest.mark.parametrize(
     ("body", "param"),
@@ -44,7 +47,9 @@ async def test_the_env_gives_the_defaults_and_an_admin_change_says_so(tmp_path: 
         GATEWAY_V2_NODE_PERCENTAGES="writer=40",
         GATEWAY_V2_SHADOW_PERCENTAGE=5,
     )
-    async with running_app(settings) as (_app, admin):
+    async with running_app(settings) as (app, admin):
+        gateway = app.state.llm_gateway
+        assert shadow_percentage(settings, gateway) == 5  # the environment's, until an admin's
         view = (await admin.get(FLAGS)).json()
         assert view["v2_enabled"] is True and view["v2_percentage"] == 10
         assert view["node_percentages"] == {"writer": 40} and view["shadow_percentage"] == 5
@@ -56,3 +61,6 @@ async def test_the_env_gives_the_defaults_and_an_admin_change_says_so(tmp_path: 
         assert flags["source"]["node_percentages"] == "admin"
         assert flags["source"]["v2_percentage"] == "env"
         assert flags["updated_by"] and flags["updated_at"]
+        await admin.put(FLAGS, json={"shadow_percentage": 40})
+        assert shadow_percentage(settings, gateway) == 40  # what shadow traffic reads
+        assert current_flags().shadow_percentage == 40

@@ -95,7 +95,7 @@ class ShadowRunner:
 
     @property
     def percentage(self) -> int:
-        return shadow_percentage(get_settings())
+        return shadow_percentage(get_settings(), self.gateway)
 
     @property
     def cap(self) -> Decimal:

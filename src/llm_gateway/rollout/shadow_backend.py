@@ -129,6 +129,6 @@ class ShadowingBackend:
 def with_shadow(v1: DirectProviderBackend, *, node: str, purpose: str) -> Backend:
     """``v1``, shadowed through v2 (the gateway, ``node``) when shadow traffic is on; ``v1``
     itself when it is off (nothing added to the request path)."""
-    if shadow_percentage(get_settings()) <= 0:
+    if shadow_percentage(get_settings(), v1.gateway) <= 0:
         return v1
     return ShadowingBackend(v1, v1.gateway, node=node, purpose=purpose)

@@ -1,7 +1,7 @@
 """Which v1 calls get a shadow, and what shadows may spend — pure decisions, clock injected.
 
-- :func:`shadow_percentage`: the share, read in ONE place (today ``GATEWAY_V2_SHADOW_PERCENTAGE``;
-  the runtime flags take over here).
+- :func:`shadow_percentage`: the share, read in ONE place (``GATEWAY_V2_SHADOW_PERCENTAGE``, or
+  the admin's run-time value of the rollout flags).
 - :func:`in_shadow_share`: sticky by key (the user, else the trace id), so a user's calls are all
   shadowed or none are; hashed with its own salt, independent of the v1/v2 bucketing (with the
   same hash, a 10 % shadow under a 30 % rollout would pick only keys that already take v2).
@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from llm_gateway.settings import Settings
 
@@ -32,8 +33,13 @@ _SALT = b"llm-gateway:shadow:"
 _ZERO = Decimal(0)
 
 
-def shadow_percentage(settings: Settings) -> int:
-    """The share (0 to 100) of v1 calls that also run through v2 in the background."""
+def shadow_percentage(settings: Settings, gateway: Any = None) -> int:
+    """The share (0 to 100) of v1 calls that also run through v2 in the background: an admin's
+    run-time value (``PUT /api/admin/gateway/flags`` ``shadow_percentage``, on ``gateway``'s live
+    flags) when one is set, else ``GATEWAY_V2_SHADOW_PERCENTAGE``."""
+    flags = getattr(gateway, "flags", None)
+    if flags is not None and "shadow_percentage" in flags.overlay:
+        return int(flags.current().shadow_percentage)
     return int(settings.GATEWAY_V2_SHADOW_PERCENTAGE)
 
 
