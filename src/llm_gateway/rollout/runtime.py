@@ -224,8 +224,9 @@ class RolloutService:
         if self.config.enabled and self.gateway.records is not None and not self.evaluating:
             with contextlib.suppress(Exception):
                 await self.measure()
+        running = self.config.enabled and self.gateway.records is not None
         state = "off"
-        if self.config.enabled:
+        if running:
             updated = float(self.gateway.flags.overlay.get("updated_at") or 0.0)
             by_guard = self.gateway.flags.overlay.get("updated_by") == ACTOR
             if flags.pinned:
@@ -236,7 +237,7 @@ class RolloutService:
                 state = "watching"
         spec = self.config.spec
         return {
-            "enabled": self.config.enabled,
+            "enabled": running,
             "state": state,
             "rules": self.config.rules_view(),
             "window_s": spec.window if spec else None,
