@@ -57,10 +57,21 @@ async def reload_alerts(gateway: Any) -> dict[str, Any] | None:
     return result
 
 
+async def reload_rollout(gateway: Any) -> dict[str, Any] | None:
+    """Re-read ``rollout.yaml`` (a bad file keeps the guard in force: ``status`` ``kept`` and
+    why); None when no rollout service runs."""
+    service = getattr(gateway, "rollout", None)
+    if service is None:
+        return None
+    result: dict[str, Any] = await service.reload()
+    return result
+
+
 async def reload_on_replica(gateway: Any, force: bool) -> dict[str, Any]:
     """A reload asked by another replica, as a result to report (never raises)."""
     before = gateway.registry.version
     alerts = await reload_alerts(gateway)
+    await reload_rollout(gateway)
     try:
         await reload_files(gateway, force)
     except GatewayError as exc:

@@ -64,3 +64,35 @@ async def test_the_env_gives_the_defaults_and_an_admin_change_says_so(tmp_path: 
         await admin.put(FLAGS, json={"shadow_percentage": 40})
         assert shadow_percentage(settings, gateway) == 40  # what shadow traffic reads
         assert current_flags().shadow_percentage == 40
+
+
+async def test_a_reload_reads_rollout_yaml_again_and_keeps_the_rules_on_a_bad_file(
+    tmp_path: Path,
+) -> None:
+    rules = tmp_path / "rollout.yaml"
+    rules.write_text("guard:\n  rules:\n    - error_rate_above_v1: 2\n")
+    settings = make_settings(
+        tmp_path,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/records.sqlite3",
+        GATEWAY_LEDGER_SPOOL_DIR=str(tmp_path / "spool"),
+        GATEWAY_ROLLOUT_FILE=rules,
+    )
+    async with running_app(settings) as (_app, admin):
+        guard = (await admin.get(FLAGS)).json()["guard"]
+        assert guard["state"] == "watching"
+        assert [r["metric"] for r in guard["rules"]] == ["error_rate_above_v1"]
+
+        rules.write_text("guard:\n  rules:\n    - p95_latency_above_v1: 2\n")
+        reloaded = (await admin.post("/api/admin/gateway/policies/reload")).json()
+        assert reloaded["rollout"]["status"] == "reloaded"
+        guard = (await admin.get(FLAGS)).json()["guard"]
+        assert [r["metric"] for r in guard["rules"]] == ["p95_latency_above_v1"]
+
+        rules.write_text("guard:\n  rules:\n    - p95_latency_above_v1: -1\n")
+        kept = (await admin.post("/api/admin/gateway/policies/reload")).json()
+        assert kept["rollout"]["status"] == "kept"
+        assert "guard.rules[0].p95_latency_above_v1" in kept["rollout"]["error"]
+        assert any("rollout.yaml not reloaded" in w for w in kept["warnings"])
+        guard = (await admin.get(FLAGS)).json()["guard"]
+        assert [r["metric"] for r in guard["rules"]] == ["p95_latency_above_v1"]
+        assert guard["error"] is not None

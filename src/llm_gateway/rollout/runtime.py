@@ -41,7 +41,9 @@ class RolloutService:
         self.gateway = gateway
         self.audit = audit
         self.interval_s = settings.GATEWAY_ROLLOUT_GUARD_INTERVAL_S
-        self.path = rollout_path(settings.GATEWAY_ROLLOUT_FILE, settings.config_dir)
+        self._explicit = settings.GATEWAY_ROLLOUT_FILE
+        self._config_dir = settings.config_dir
+        self.path = rollout_path(self._explicit, self._config_dir)
         self.config: GuardConfig = NO_GUARD
         self.error: str | None = None
         self.evaluating = False
@@ -53,11 +55,23 @@ class RolloutService:
         """Read rollout.yaml; a bad file keeps the guard in force and ``error`` says why. At
         start-up a bad file is an error (:meth:`start` raises)."""
         try:
+            self.path = rollout_path(self._explicit, self._config_dir)
             self.config = load_guard(self.path)
             self.error = None
         except ConfigError as exc:
             self.error = "; ".join(str(issue) for issue in exc.issues)
             raise
+
+    async def reload(self) -> dict[str, Any]:
+        """Read the file again (off the event loop); a bad file keeps the guard in force."""
+        before = self.config.version
+        try:
+            await asyncio.to_thread(self.load)
+        except ConfigError:
+            logger.error("rollout.yaml not reloaded; the guard stays as it was: %s", self.error)
+            return {"status": "kept", "error": self.error}
+        status = "reloaded" if self.config.version != before else "unchanged"
+        return {"status": status, "guard": self.config.enabled, "version": self.config.version}
 
     async def start(self) -> None:
         await asyncio.to_thread(self.load)

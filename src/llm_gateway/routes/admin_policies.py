@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from llm_gateway.audit import AuditEntry
-from llm_gateway.config_reload import reload_alerts, reload_files
+from llm_gateway.config_reload import reload_alerts, reload_files, reload_rollout
 from llm_gateway.errors import GatewayError, echo
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.model_selector import SelectionContext
@@ -162,6 +162,7 @@ async def reload_policies(
     registry = gateway.registry
     before = registry.version
     alerts = await reload_alerts(gateway)
+    rollout = await reload_rollout(gateway)
     problems = await reload_files(gateway, force)
     warnings = [
         f"override {node} → {o.model_id}: {'; '.join(unmet)}"
@@ -171,6 +172,8 @@ async def reload_policies(
     ]
     if alerts is not None and alerts["status"] == "kept":
         warnings.append(f"alerts not reloaded, the previous rules stay: {alerts['error']}")
+    if rollout is not None and rollout["status"] == "kept":
+        warnings.append(f"rollout.yaml not reloaded, the guard's rules stay: {rollout['error']}")
     entry = services_of(request).audit.make_entry(
         actor=caller.actor,
         client=caller.client,
@@ -200,6 +203,7 @@ async def reload_policies(
         "models": len(registry.get_all_policies()),
         "nodes": len(registry.get_all_nodes()),
         "alerts": alerts,
+        "rollout": rollout,
         "warnings": warnings,
     }
 
