@@ -30,7 +30,7 @@ from llm_gateway.http_errors import install_error_handlers
 from llm_gateway.limits.runtime import start_rate_limits
 from llm_gateway.middleware import GatewayMiddleware
 from llm_gateway.rollout.runtime import close_rollout, open_rollout
-from llm_gateway.routes import openai_api, ops
+from llm_gateway.routes import openai_api, ops, rollout_public
 from llm_gateway.routes.admin_gateway import admin_gateway_router
 from llm_gateway.routes.chat_gateway import chat_gateway_router
 from llm_gateway.routes.deps import HttpServices
@@ -118,6 +118,7 @@ def create_app(
     )
     app.include_router(ops.router)
     app.include_router(openai_api.router)
+    app.include_router(rollout_public.router)
     app.include_router(chat_gateway_router)
     app.include_router(admin_gateway_router)
     return app

@@ -29,6 +29,8 @@ from llm_gateway.node_integration.backends import Backend, CallContext, Completi
 from llm_gateway.node_integration.chat_model import GatewayChatModel
 from llm_gateway.node_integration.direct_backend import DirectProviderBackend
 from llm_gateway.rollout import choose_arm
+from llm_gateway.rollout.flags import RolloutFlags
+from llm_gateway.rollout.remote_flags import remote_flags
 from llm_gateway.rollout.shadow_backend import with_shadow
 
 PURPOSE_NODES: dict[str, str] = {
@@ -64,8 +66,13 @@ class LegacyChatModel(GatewayChatModel):
 
     def _backend(self) -> Backend:
         key = self.user or self.session_id or self.trace_id
-        flags = getattr(self._gateway, "flags", None)
-        live = flags.current() if flags is not None else None
+        live: RolloutFlags | None
+        if self.gateway_url:  # a remote gateway: its live flags, followed in the background
+            secret = self.api_key.get_secret_value() if self.api_key else None
+            live = remote_flags(self.gateway_url, secret).current()
+        else:
+            flags = getattr(self._gateway, "flags", None)
+            live = flags.current() if flags is not None else None
         if choose_arm(self.purpose, key, node=self.node_name, flags=live) == "v1":
             v1 = DirectProviderBackend(self.legacy_model, self._gateway)
             return with_shadow(v1, node=self.node_name, purpose=self.purpose)

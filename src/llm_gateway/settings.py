@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     )
     GATEWAY_ROLLOUT_FILE: Path | None = None  # default: rollout.yaml in the config dir, if any
     GATEWAY_ROLLOUT_GUARD_INTERVAL_S: float = Field(default=30.0, ge=0.05, le=3600)
+    # How often a legacy client on a remote gateway (GATEWAY_URL) reads its live flags
+    GATEWAY_ROLLOUT_POLL_S: float = Field(default=1.0, ge=0.05, le=300)
 
     # Where things live
     GATEWAY_CONFIG_DIR: Path | None = Field(

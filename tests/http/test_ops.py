@@ -65,6 +65,7 @@ async def test_unknown_path_and_wrong_method_use_the_error_shape(
 EXPECTED_OPERATIONS = {
     ("post", "/v1/chat/completions"),
     ("get", "/v1/models"),
+    ("get", "/v1/rollout"),
     ("get", "/api/admin/gateway/metrics"),
     ("get", "/api/admin/gateway/ledger"),
     ("get", "/api/admin/gateway/models"),
