@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -71,10 +72,9 @@ class Actions:
             return {"disable_error": str(exc)}
         return {"disabled_model": model, "applied_by": shared.get("applied_by")}
 
-    async def notify(self, rule: AlertRule, note: Notification) -> dict[str, str]:
-        """Deliver ``note`` through every notifying action of ``rule``; per action ``sent``
-        or why not."""
-        names = [name for name in rule.actions if name != AUTO_DISABLE]
+    async def notify_via(self, names: Sequence[str], note: Notification) -> dict[str, str]:
+        """Deliver ``note`` through the notifiers ``names`` (retried with the configured
+        attempts and back-off); per notifier ``sent`` or why not."""
         results = await asyncio.gather(
             *(
                 deliver(
@@ -87,7 +87,13 @@ class Actions:
                 for name in names
             )
         )
-        out = {name: result or "sent" for name, result in zip(names, results, strict=True)}
+        return {name: result or "sent" for name, result in zip(names, results, strict=True)}
+
+    async def notify(self, rule: AlertRule, note: Notification) -> dict[str, str]:
+        """Deliver ``note`` through every notifying action of ``rule``; per action ``sent``
+        or why not."""
+        names = [name for name in rule.actions if name != AUTO_DISABLE]
+        out = await self.notify_via(names, note)
         if AUTO_DISABLE in rule.actions and note.step is Step.TEST:
             out[AUTO_DISABLE] = "skipped: a test never disables a model"
         return out

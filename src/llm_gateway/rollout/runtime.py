@@ -176,7 +176,6 @@ class RolloutService:
     async def _alert(self, step: Step, record: dict[str, Any]) -> None:
         """An incident in the alerts history (opened and closed: the step is done) and a
         notification through the guard's actions."""
-        from llm_gateway.alerts.delivery import deliver
         from llm_gateway.alerts.notification import Notification
         from llm_gateway.alerts.notification import Step as NoteStep
 
@@ -213,20 +212,8 @@ class RolloutService:
             incident_id=incident.id if incident is not None else None,
             details=record,
         )
-        results = await asyncio.gather(
-            *(
-                deliver(
-                    actions.notifiers[name],
-                    note,
-                    actions.stats,
-                    attempts=actions._attempts,
-                    backoff_s=actions._backoff_s,
-                )
-                for name in spec.actions
-            )
-        )
+        delivered = await actions.notify_via(list(spec.actions), note)
         if incident is not None and alerts.incidents is not None:
-            delivered = {n: r or "sent" for n, r in zip(spec.actions, results, strict=True)}
             await alerts.incidents.note(incident, {"delivery_trigger": delivered})
             await alerts.incidents.resolve(incident, at)
 
