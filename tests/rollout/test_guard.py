@@ -99,3 +99,11 @@ def test_a_valid_file(tmp_path: Path) -> None:
         (100, 50, 25, 0),
     )
     assert guard.rules_view()[0]["description"] == "v2 p95 latency > 1.5 x v1 p95 latency"
+
+
+def test_the_shipped_guide_guard_file_loads() -> None:
+    from llm_gateway.bench.features import GUIDE_GUARD, PRESETS
+
+    config = load_guard(Path(GUIDE_GUARD))
+    assert config.spec is not None and len(config.spec.rules) == 3
+    assert PRESETS["all"]["GATEWAY_ROLLOUT_FILE"] == GUIDE_GUARD

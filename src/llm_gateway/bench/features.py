@@ -15,6 +15,8 @@ from llm_gateway.bench.errors import BenchError
 _TRACE_ALL = {"ENABLE_MODEL_TRACING": "true", "GATEWAY_TRACE_SAMPLING_RATE": "1.0"}
 # The guide's alerts.yaml, shipped in the package: evaluated every few seconds under load.
 GUIDE_ALERTS = str(Path(__file__).resolve().parents[1] / "alerts" / "guide_alerts.yaml")
+# The guide's gradual rollback, shipped in the package: the guard evaluates under load.
+GUIDE_GUARD = str(Path(__file__).resolve().parents[1] / "rollout" / "guide_guard.yaml")
 BENCH_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/llm_gateway_bench"
 
 PRESETS: dict[str, dict[str, str]] = {
@@ -44,6 +46,9 @@ PRESETS: dict[str, dict[str, str]] = {
         "GATEWAY_ALERTS_INTERVAL_S": "5",
         # rpm and tpm on every model, node and client key (far above the load: none refused)
         "BENCH_RATE_LIMITS": "true",
+        # the rollback guard comparing the arms on the ledger every few seconds
+        "GATEWAY_ROLLOUT_FILE": GUIDE_GUARD,
+        "GATEWAY_ROLLOUT_GUARD_INTERVAL_S": "5",
     },
 }
 DEFAULT = ("off",)
