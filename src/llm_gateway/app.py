@@ -7,7 +7,8 @@ finish (``GATEWAY_SHUTDOWN_GRACE_S``, enforced by ``llm-gateway serve``). Auth, 
 limits come from the settings too; nothing is read from the environment after this point.
 
 Routes: ``/v1/chat/completions`` and ``/v1/models`` (OpenAI-compatible), ``/api/chat/...``
-(node-aware chat), ``/api/admin/gateway/...`` (admin), ``/healthz``, ``/readyz``, ``/metrics``.
+(node-aware chat), ``/api/admin/gateway/...`` (admin), ``/admin`` (the dashboard),
+``/healthz``, ``/readyz``, ``/metrics``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from llm_gateway import __version__
+from llm_gateway.admin_ui import admin_ui_router
 from llm_gateway.alerts import open_alerts
 from llm_gateway.budgets.runtime import close_budgets, open_budgets
 from llm_gateway.durable_state import DurableState, open_control
@@ -121,6 +123,7 @@ def create_app(
     app.include_router(rollout_public.router)
     app.include_router(chat_gateway_router)
     app.include_router(admin_gateway_router)
+    app.include_router(admin_ui_router)
     return app
 
 

@@ -1,0 +1,161 @@
+// The dashboard shell: sign-in, navigation (#/<page>/<segments>?<query>), live refresh and the
+// one place API errors that nothing else handles are shown.
+import { api, clearToken, onUnauthorized, setToken, token } from "./api.js";
+import { clear, h } from "./dom.js";
+import { PAGES } from "./pages/index.js";
+import { clearNotices, notifyError } from "./ui.js";
+
+const main = document.getElementById("main");
+const navList = document.getElementById("nav-list");
+const nav = document.getElementById("nav");
+const navToggle = document.getElementById("nav-toggle");
+const signOut = document.getElementById("sign-out");
+const liveStatus = document.getElementById("live-status");
+
+let view = null; // {timers, controller} of the page on screen
+
+function parseHash() {
+  const raw = location.hash.replace(/^#\/?/, "");
+  const [path, query = ""] = raw.split("?");
+  const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const name = segments.shift() || "overview";
+  return { name, segments, params: new URLSearchParams(query) };
+}
+
+export function hashFor(name, segments = [], params) {
+  const path = [name, ...segments.map(encodeURIComponent)].join("/");
+  const query = params ? new URLSearchParams(params).toString() : "";
+  return `#/${path}${query ? "?" + query : ""}`;
+}
+
+function leave() {
+  if (!view) return;
+  for (const timer of view.timers) clearInterval(timer);
+  view.controller.abort();
+  view = null;
+}
+
+function buildNav(current) {
+  clear(navList);
+  for (const page of PAGES) {
+    const link = h("a", { href: hashFor(page.name), "aria-current": page.name === current ? "page" : null }, page.title);
+    navList.append(h("li", {}, link));
+  }
+}
+
+function showSignIn(message) {
+  leave();
+  signOut.hidden = true;
+  nav.hidden = true;
+  navToggle.hidden = true;
+  liveStatus.textContent = "";
+  const form = document.getElementById("sign-in-template").content.cloneNode(true);
+  clear(main).append(form);
+  document.title = "Sign in · llm-gateway admin";
+  const input = document.getElementById("admin-token");
+  const error = document.getElementById("sign-in-error");
+  if (message) error.textContent = message;
+  input.focus();
+  document.getElementById("sign-in-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const value = input.value.trim();
+    if (!value) {
+      error.textContent = "Enter the admin token.";
+      input.setAttribute("aria-invalid", "true");
+      return;
+    }
+    try {
+      await api("/health", { auth: value });
+    } catch (failure) {
+      input.setAttribute("aria-invalid", "true");
+      error.textContent =
+        failure.status === 401 || failure.status === 403
+          ? "That token is not the gateway's admin token."
+          : `The gateway did not accept the sign-in: ${failure.describe ? failure.describe() : failure}`;
+      return;
+    }
+    setToken(value);
+    input.value = "";
+    route();
+  });
+}
+
+async function route() {
+  leave();
+  if (!token()) {
+    showSignIn();
+    return;
+  }
+  const { name, segments, params } = parseHash();
+  const page = PAGES.find((p) => p.name === name);
+  signOut.hidden = false;
+  nav.hidden = false;
+  navToggle.hidden = false;
+  nav.classList.remove("open");
+  navToggle.setAttribute("aria-expanded", "false");
+  buildNav(page ? page.name : null);
+  clearNotices();
+  const root = clear(main);
+  if (!page) {
+    root.append(h("h1", {}, "No such page"), h("p", {}, "Choose a page from the menu."));
+    return;
+  }
+  document.title = `${page.title} · llm-gateway admin`;
+  const current = { timers: [], controller: new AbortController() };
+  view = current;
+  const ctx = {
+    segments,
+    params,
+    signal: current.controller.signal,
+    navigate: (hash) => {
+      location.hash = hash;
+    },
+    // Re-run fn every ms while this page is on screen; failures are shown once, not per tick.
+    every(ms, fn) {
+      let failing = false;
+      const tick = async () => {
+        if (view !== current || document.hidden) return;
+        try {
+          await fn();
+          failing = false;
+          liveStatus.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
+        } catch (error) {
+          if (error.name === "AbortError" || view !== current) return;
+          liveStatus.textContent = "Live updates failing";
+          if (!failing) notifyError(error, "Refreshing failed");
+          failing = true;
+        }
+      };
+      current.timers.push(setInterval(tick, ms));
+    },
+  };
+  try {
+    const module = await import(`./pages/${page.name}.js`);
+    if (view !== current) return;
+    await module.render(root, ctx);
+    if (view === current) liveStatus.textContent = `Updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    if (error.name === "AbortError" || view !== current) return;
+    notifyError(error, `Loading ${page.title} failed`);
+  }
+  main.focus({ preventScroll: true });
+}
+
+onUnauthorized(() => {
+  clearToken();
+  showSignIn("The admin token was refused (changed or expired). Sign in again.");
+});
+
+signOut.addEventListener("click", () => {
+  clearToken();
+  showSignIn();
+});
+
+navToggle.addEventListener("click", () => {
+  const open = !nav.classList.contains("open");
+  nav.classList.toggle("open", open);
+  navToggle.setAttribute("aria-expanded", String(open));
+});
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,4 @@
+// The dashboard's pages, in navigation order: each is ./<name>.js exporting render(root, ctx).
+export const PAGES = [
+  { name: "overview", title: "Overview" },
+];
