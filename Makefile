@@ -11,7 +11,7 @@ BENCH_LOCK := requirements/bench.lock
 RUNTIME_LOCK := requirements/runtime.lock
 DEPLOY_LOCK := requirements/deploy-tools.lock
 
-.PHONY: run test check lint typecheck audit lock bench soak faults bounds install deploy-tools clean
+.PHONY: run example test check lint typecheck audit lock bench soak faults bounds install deploy-tools clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,12 +58,17 @@ run: $(STAMP)
 		export GATEWAY_SIMULATE=$${GATEWAY_SIMULATE:-true}; fi; \
 	exec $(BIN)/llm-gateway serve
 
+# examples/writing_pipeline: a LangGraph graph of node clients on the in-process gateway, served
+# by the built-in simulator (no server, no key); prints each node's model and exact cost.
+example: $(STAMP)
+	GATEWAY_SIMULATE=true $(BIN)/python -m examples.writing_pipeline
+
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -1,0 +1,1 @@
+"""Runnable examples of llm-gateway (each folder has a README)."""
