@@ -3,18 +3,29 @@
 on a served one through ``GATEWAY_URL``.
 
 The guide's ``WriterAgent`` derives from the host application's ``StreamingNode`` and uses a
-``messages`` variable and ``SelectionStrategy`` it does not import; the prelude supplies them.
+``messages`` variable and ``SelectionStrategy`` it does not import; the prelude supplies them —
+a stand-in base class, or the LangGraph node base of examples/writing_pipeline, under which the
+unchanged ``ainvoke`` streams token by token to a graph run in ``messages`` stream mode.
+docs/migration.md shows exactly these snippets.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import operator
+from pathlib import Path
+from typing import Annotated, Any, TypedDict
 
+import httpx
 import pytest
+from langchain_core.messages import AIMessageChunk
+from langgraph.graph import END, START, StateGraph
+from tests.http.conftest import ADMIN_TOKEN
 
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.simulator.testing import SimulatorHandle
+
+MIGRATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
 
 PHASE_2_AFTER = """\
 # After (formatter.py) 
@@ -33,6 +44,16 @@ class StreamingNode:  # the host application's base class
 
 messages = [HumanMessage("Write an introduction about capability-aware gateways.")]
 """
+
+# The same, with the example pipeline's StreamingNode: a LangGraph node running execute().
+GRAPH_PRELUDE = PRELUDE.replace(
+    """class StreamingNode:  # the host application's base class
+    def __init__(self, name):
+        self.name = name
+""",
+    "from examples.writing_pipeline.nodes import StreamingNode\n",
+)
+PROMPT = [{"role": "user", "content": "Write an introduction about capability-aware gateways."}]
 
 PHASE_3_WRITER = """\
 # Update writer.py to use new system
@@ -89,12 +110,91 @@ def test_phase_2_after_snippet(
     assert len(module_simulator.attempts()) == 1
 
 
-def test_phase_3_writer_agent(where: str, module_simulator: SimulatorHandle) -> None:
+def recorded_trace(where: str, gateway: LLMGateway, served: str | None, trace_id: str) -> Any:
+    """The trace the answering gateway kept of ``trace_id`` (in process, or its admin API)."""
+    if where == "inprocess":
+        return gateway.tracer.get_trace(trace_id)
+    response = httpx.get(
+        f"{served}/api/admin/gateway/traces/{trace_id}",
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_phase_3_writer_agent(
+    where: str,
+    module_simulator: SimulatorHandle,
+    process_gateway: LLMGateway,
+    request: pytest.FixtureRequest,
+) -> None:
+    module_simulator.clear()
     namespace = _run(PRELUDE)
     _run(PHASE_3_WRITER, namespace)
     agent = namespace["WriterAgent"]()
-    result = asyncio.run(agent.execute({"trace_id": "guide-writer-1"}, {}))
-    expected = module_simulator.answer_for(
-        [{"role": "user", "content": "Write an introduction about capability-aware gateways."}]
-    )
-    assert result == {"content": expected}
+    trace_id = f"guide-writer-{where}"
+    result = asyncio.run(agent.execute({"trace_id": trace_id}, {}))
+    assert result == {"content": module_simulator.answer_for(PROMPT)}
+    # The state's trace id, the writer node's requirements and the BALANCED strategy reached
+    # the gateway, which chose a model with what the writer requires (node_requirements.yaml).
+    served = request.getfixturevalue("served_gateway") if where == "remote" else None
+    trace = recorded_trace(where, process_gateway, served, trace_id)
+    assert (trace["node_name"], trace["strategy"]) == ("writer", "balanced")
+    policy = process_gateway.registry.find_policy(trace["model"])
+    assert policy is not None
+    assert {"streaming", "creative_writing"} <= set(policy.capabilities)
+    assert policy.cost_tier.value in {"LOW", "MEDIUM", "HIGH"}
+    assert [attempt.stream for attempt in module_simulator.attempts()] == [False]
+
+
+class WriterState(TypedDict, total=False):
+    trace_id: str
+    content: str
+    steps: Annotated[list[str], operator.add]
+
+
+def test_phase_3_writer_agent_streams_as_a_langgraph_node(
+    where: str, module_simulator: SimulatorHandle
+) -> None:
+    """The guide's class, unchanged, as a node of a graph streamed in ``messages`` mode: its
+    ``ainvoke`` streams underneath, and every token reaches the graph's caller as it comes."""
+    module_simulator.clear()
+    namespace = _run(GRAPH_PRELUDE)
+    _run(PHASE_3_WRITER, namespace)
+    builder = StateGraph(WriterState)
+    builder.add_node("writer", namespace["WriterAgent"]())
+    builder.add_edge(START, "writer")
+    builder.add_edge("writer", END)
+    graph = builder.compile()
+
+    async def run() -> tuple[list[str], dict[str, Any]]:
+        tokens: list[str] = []
+        final: dict[str, Any] = {}
+        start = {"trace_id": f"guide-graph-{where}"}
+        async for mode, payload in graph.astream(start, stream_mode=["messages", "values"]):
+            if mode == "messages" and isinstance(payload[0], AIMessageChunk):
+                assert payload[1]["langgraph_node"] == "writer"
+                tokens.append(payload[0].text)
+            elif mode == "values":
+                final = payload
+        return tokens, final
+
+    tokens, final = asyncio.run(run())
+    expected = module_simulator.answer_for(PROMPT)
+    assert final["content"] == expected and final["steps"] == ["writer"]
+    assert len([token for token in tokens if token]) > 1
+    assert "".join(tokens) == expected
+    assert [attempt.stream for attempt in module_simulator.attempts()] == [True]
+
+
+def _code_lines(snippet: str) -> list[str]:
+    return [line.rstrip() for line in snippet.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("snippet", [PHASE_2_AFTER, PHASE_3_WRITER], ids=["phase-2", "phase-3"])
+def test_the_migration_doc_shows_the_tested_snippets(snippet: str) -> None:
+    doc = _code_lines(MIGRATION_DOC.read_text(encoding="utf-8"))
+    lines = _code_lines(snippet)
+    starts = [i for i, line in enumerate(doc) if line == lines[0]]
+    assert any(doc[i : i + len(lines)] == lines for i in starts), "docs/migration.md differs"
