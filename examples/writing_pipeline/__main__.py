@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m examples.writing_pipeline",
         description="search → writer → evaluator → formatter on the in-process gateway",
     )
-    parser.add_argument("topic", nargs="?", default=DEFAULT_TOPIC)
+    parser.add_argument("topic", nargs="?", default=DEFAULT_TOPIC, help="what to write about")
     parser.add_argument(
         "--min-score",
         type=int,
@@ -37,7 +37,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="score a draft needs to skip revision (11: always revise) [7]",
     )
     parser.add_argument(
-        "--max-revisions", type=int, default=1, choices=range(6), metavar="0-5", help="[1]"
+        "--max-revisions",
+        type=int,
+        default=1,
+        choices=range(6),
+        metavar="0-5",
+        help="how often the evaluator may send a draft back [1]",
     )
     parser.add_argument("--trace-id", help="one trace id for every call [pipeline-<random>]")
     parser.add_argument(

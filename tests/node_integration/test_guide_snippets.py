@@ -189,7 +189,9 @@ def test_phase_3_writer_agent_streams_as_a_langgraph_node(
 
 
 def _code_lines(snippet: str) -> list[str]:
-    return [line.rstrip() for line in snippet.splitlines() if line.strip()]
+    """The lines of code (comments and blank lines aside: the doc may word its comments)."""
+    lines = (line.rstrip() for line in snippet.splitlines())
+    return [line for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 @pytest.mark.parametrize("snippet", [PHASE_2_AFTER, PHASE_3_WRITER], ids=["phase-2", "phase-3"])
