@@ -248,6 +248,7 @@ def print_banner(
         f"  python -c \"import openai; c = openai.OpenAI(base_url='{url}/v1', api_key='{key}'); "
         "print(c.chat.completions.create(model='writer', messages=[{'role': 'user', "
         "'content': 'Hello'}]).choices[0].message.content)\"",
+        f"  admin dashboard: {url}/admin (sign in with the admin token)",
         f"  API docs: {url}/docs",
     ):
         out(line, markup=False, soft_wrap=True)
