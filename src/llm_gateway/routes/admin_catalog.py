@@ -10,6 +10,7 @@ and restored at start-up.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -46,6 +47,16 @@ async def list_models(request: Request) -> dict[str, Any]:
                 "capabilities": sorted(c.value for c in policy.capabilities),
                 "input_cost_per_1k": f"{policy.input_cost_per_1k:f}",
                 "output_cost_per_1k": f"{policy.output_cost_per_1k:f}",
+                "cached_input_cost_per_1k": _price(policy.cached_input_cost_per_1k),
+                "reasoning_cost_per_1k": _price(policy.reasoning_cost_per_1k),
+                "max_output_tokens": policy.max_output_tokens,
+                "quality_score": policy.effective_quality,
+                "quality_declared": policy.quality_score is not None,
+                "typical_latency_ms": policy.typical_latency_ms,
+                "fallback_models": list(policy.fallback_models),
+                "rpm": policy.rpm,
+                "tpm": policy.tpm,
+                "description": policy.description,
                 "enabled_in_files": policy.enabled,
                 "disabled_by_admin": policy.logical_id in snapshot.disabled,
                 "circuit_open": policy.logical_id in snapshot.unavailable,
@@ -59,6 +70,10 @@ async def list_models(request: Request) -> dict[str, Any]:
             }
         )
     return {"count": len(models), "models": models}
+
+
+def _price(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:f}"
 
 
 @router.put("/models/{model_id}", summary="Disable or enable a model at run time")

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from llm_gateway.errors import GatewayError, NoEligibleModel, NotFound, ValidationFailed, echo
 from llm_gateway.gateway import LLMGateway
+from llm_gateway.model_policy import NodeRequirements
 from llm_gateway.model_selector import (
     ModelSelector,
     SelectionContext,
@@ -103,11 +104,13 @@ def set_override(
 
 
 def effective_policies(gateway: LLMGateway) -> dict[str, dict[str, Any]]:
-    """For every configured node: the model selection now gives it and where that comes from.
+    """For every configured node: its requirements, the model selection now gives it and where
+    that comes from.
 
     ``source`` is ``override`` when an admin override is in force, else ``selection`` (with
     ``selection_source``: the node's ``default_model`` or the best score). ``default_model`` is
-    what the files alone would give (selection with no override).
+    what the files alone would give (selection with no override). ``requirements`` is the node's
+    entry of ``node_requirements.yaml`` (:func:`requirements_dict`).
     """
     overrides = gateway.signals.snapshot().overrides
     # The selector only ever reads snapshot(); this view has no writers to offer.
@@ -115,8 +118,11 @@ def effective_policies(gateway: LLMGateway) -> dict[str, dict[str, Any]]:
         gateway.registry, cast(SelectionSignals, _WithoutOverrides(gateway.signals))
     )
     out: dict[str, dict[str, Any]] = {}
-    for node in gateway.registry.get_all_nodes():
-        entry: dict[str, Any] = {"override": override_dict(overrides.get(node))}
+    for node, requirements in gateway.registry.get_all_nodes().items():
+        entry: dict[str, Any] = {
+            "override": override_dict(overrides.get(node)),
+            "requirements": requirements_dict(requirements),
+        }
         try:
             result = gateway.selector.select(SelectionContext(node_name=node))
             default = file_only.select(SelectionContext(node_name=node))
@@ -136,6 +142,27 @@ def effective_policies(gateway: LLMGateway) -> dict[str, dict[str, Any]]:
             entry["override_skipped"] = [r for r in result.reasons if "override" in r]
         out[node] = entry
     return out
+
+
+def requirements_dict(requirements: NodeRequirements) -> dict[str, Any]:
+    """A node's entry of ``node_requirements.yaml`` as JSON: the hard constraints (required
+    capabilities, ``reasoning_required``, context window, cost tier), the preferences that steer
+    the score, and the node's optional settings (unset ones as ``null``; ``deadlines`` only
+    those the node sets)."""
+    return {
+        "required_capabilities": sorted(c.value for c in requirements.required_capabilities),
+        "reasoning_required": requirements.reasoning_required,
+        "preferred_capabilities": sorted(c.value for c in requirements.preferred_capabilities),
+        "min_context_window": requirements.min_context_window,
+        "max_cost_tier": requirements.max_cost_tier.value,
+        "default_model": requirements.default_model,
+        "default_strategy": requirements.default_strategy,
+        "fallback_outside_requirements": requirements.fallback_outside_requirements,
+        "fallback_on_content_filter": requirements.fallback_on_content_filter,
+        "cache_ttl_s": requirements.cache_ttl_s,
+        "deadlines": requirements.deadlines.model_dump(exclude_none=True),
+        "description": requirements.description,
+    }
 
 
 def node_selection_errors(gateway: LLMGateway) -> dict[str, Any]:
