@@ -92,7 +92,7 @@ def test_a_disabled_model_is_not_chosen_by_the_next_request_until_enabled(
 
     model_row(catalogue, model).get_by_role("button", name=f"Disable {model}").click()
     confirm_disable(page, model)
-    page.get_by_text(f"{model} disabled — applied by 1 of 1 replica").wait_for()
+    catalogue.get_by_text(f"Last change: {model} disabled — applied by 1 of 1 replica").wait_for()
     row = model_row(catalogue, model)
     row.get_by_text("disabled", exact=True).wait_for()
     row.get_by_role("button", name=f"Enable {model}").wait_for()
@@ -104,7 +104,7 @@ def test_a_disabled_model_is_not_chosen_by_the_next_request_until_enabled(
     screenshot(page, "models-disabled")
 
     row.get_by_role("button", name=f"Enable {model}").click()
-    page.get_by_text(f"{model} enabled — applied by 1 of 1 replica").wait_for()
+    catalogue.get_by_text(f"Last change: {model} enabled — applied by 1 of 1 replica").wait_for()
     model_row(catalogue, model).get_by_text("enabled", exact=True).wait_for()
     assert dashboard.chat("writer").json()["model"] == model
 
@@ -139,6 +139,9 @@ def test_the_detail_view_shows_one_model_and_switches_it(page: Any, dashboard: D
     confirm_disable(page, model)
     enable = page.get_by_role("region", name="Enable").get_by_role("button", name="Enable model")
     enable.wait_for()
+    page.get_by_role("region", name="Enable").get_by_text(
+        f"Last change: {model} disabled — applied by 1 of 1 replica"
+    ).wait_for()
     assert dashboard.chat("writer").json()["model"] != model
     enable.click()
     switch.get_by_role("button", name="Disable model").wait_for()

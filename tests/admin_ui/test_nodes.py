@@ -86,6 +86,8 @@ def test_an_override_set_in_the_page_decides_the_next_request(
     node_row(page, "writer").get_by_role("button", name="Clear override of writer").wait_for(
         state="detached"
     )
+    focused = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert focused == "Override writer"  # the keyboard stays in the row
     assert dashboard.chat("writer").json()["model"] == default
 
 
@@ -105,7 +107,7 @@ def test_a_refused_override_shows_the_gateways_message_at_the_field(
     assert form.get_by_label("Node", exact=True).get_attribute("aria-invalid") is None
 
     form.get_by_label("Model", exact=True).fill("gpt-4o-mini")  # lacks creative_writing
-    form.get_by_role("button", name="Set override").click()
+    form.get_by_label("Model", exact=True).press("Enter")  # the keyboard submits the form
     message.get_by_text("does not meet the requirements of node 'writer'").wait_for()
     assert "missing capabilities creative_writing" in message.inner_text()
 

@@ -3,8 +3,8 @@
 import { api } from "./api.js";
 import { append, clear, h, nextId } from "./dom.js";
 import { clearErrors, errorSlot, markInvalid, showError } from "./field-errors.js";
-import { modelLink, warningsList } from "./node-views.js";
-import { appliedText, emptyState, notify } from "./ui.js";
+import { appliedLine, modelLink, warningsList } from "./node-views.js";
+import { emptyState, notify } from "./ui.js";
 
 // bulkEditForm(nodes, {modelsList, onApplied}) → {element, update(nodes)}; nodes is
 // GET /policies' `nodes` (node → entry), modelsList the id of the models' <datalist>.
@@ -84,7 +84,7 @@ export function bulkEditForm(initial, { modelsList, onApplied }) {
         body: { updates, force: force.checked, reason: reason.value.trim() || undefined },
       });
       const applied = Object.entries(answer.applied || {});
-      const summary = `Bulk update applied to ${applied.length} node${applied.length === 1 ? "" : "s"}${appliedText(answer)}`;
+      const summary = `Bulk update applied to ${applied.length} node${applied.length === 1 ? "" : "s"}${appliedLine(answer)}`;
       append(result, [
         h("p", {}, summary),
         h("ul", {}, applied.map(([node, a]) => h("li", {}, h("span", { class: "mono" }, node), " → ", modelLink(a.after && a.after.model_id), a.effective_model && a.effective_model !== (a.after && a.after.model_id) ? ` (selection gives ${a.effective_model})` : ""))),

@@ -141,7 +141,7 @@ function tracesCard(traces) {
   );
 }
 
-function switchCard(data, id, reload) {
+function switchCard(data, id, reload, lastChange) {
   const enabled = !data.model.disabled_by_admin;
   const reason = h("input", { maxlength: 500, autocomplete: "off" });
   const button = h("button", { type: "button", class: ["button", enabled ? "danger" : "primary"] }, enabled ? "Disable model" : "Enable model");
@@ -149,7 +149,10 @@ function switchCard(data, id, reload) {
     button.disabled = true;
     try {
       const answer = await switchModel(id, !enabled, { reason: reason.value.trim(), serving: nodesServedBy(data.policies, id) });
-      if (answer) await reload();
+      if (answer) {
+        lastChange.text = `Last change: ${answer.text}`;
+        await reload();
+      }
     } catch (error) {
       if (error.name !== "AbortError") notifyError(error, `${enabled ? "Disabling" : "Enabling"} ${id} failed`);
     } finally {
@@ -162,15 +165,16 @@ function switchCard(data, id, reload) {
       ? "A disabled model is never selected nor used as a fallback, on every replica, until it is enabled again. Durable and audited."
       : "Disabled by an admin: enabling it makes it eligible for selection again on every replica."),
     h("div", { class: "form-row" }, field("Reason", reason, "kept in the audit log"), button),
+    lastChange.text ? h("p", { class: "result", role: "status" }, lastChange.text) : null,
   );
 }
 
-function view(data, id, reload) {
+function view(data, id, reload, lastChange) {
   const m = data.model;
   return [
     trafficCard(data),
     h("div", { class: "grid" }, entryCard(m), healthCard(m, data.health)),
-    switchCard(data, id, reload),
+    switchCard(data, id, reload, lastChange),
     nodesCard(data.policies, id),
     tracesCard(data.traces),
   ];
@@ -188,9 +192,10 @@ export async function renderModelDetail(root, ctx, id) {
   }
   const state = h("span", {}, modelState(data.model, data.health));
   const body = h("div", {});
+  const lastChange = { text: "" }; // survives the re-render after the switch
   const show = (next) => {
     replace(state, modelState(next.model, next.health));
-    replace(body, view(next, id, reload));
+    replace(body, view(next, id, reload, lastChange));
   };
   const reload = async () => {
     const next = await load(id, ctx.signal);

@@ -1,7 +1,8 @@
 // Switching a catalogue model off and on (PUT /models/{id}), and how a model's state reads.
 // Disabling asks first; the answer says how many replicas applied it.
 import { api } from "./api.js";
-import { badge, confirmDialog, appliedText, notify } from "./ui.js";
+import { appliedLine } from "./node-views.js";
+import { badge, confirmDialog, notify } from "./ui.js";
 
 // Why a model is or is not in service: an admin's switch, an alert's auto-disable, the file.
 export function modelState(model, health) {
@@ -45,6 +46,7 @@ export async function switchModel(id, enabled, { reason, serving = [] } = {}) {
     body: { enabled, reason: reason || undefined },
   });
   const done = enabled ? "enabled" : "disabled";
-  notify(answer.changed ? `${id} ${done}${appliedText(answer)}` : `${id} was already ${done}: nothing changed`, "success");
-  return answer;
+  const text = answer.changed ? `${id} ${done}${appliedLine(answer)}` : `${id} was already ${done}: nothing changed`;
+  notify(text, "success");
+  return { ...answer, text };
 }

@@ -2,7 +2,7 @@
 // override. Shared by the Nodes page's table and its forms.
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { badge } from "./ui.js";
+import { appliedText, badge } from "./ui.js";
 
 export function modelLink(id) {
   if (!id) return "—";
@@ -91,6 +91,16 @@ export function datalist(id, items) {
 
 export function modelOptions(models) {
   return models.map((m) => [m.model_id, `${m.cost_tier} · ${fmt.count(m.context_window)} tokens${m.disabled_by_admin ? " · disabled" : ""}`]);
+}
+
+// What an admin write's answer says of the replicas: how many applied it, the ones that did not
+// yet, and the state store's warning when it could not be asked (the change is then local).
+export function appliedLine(answer) {
+  if (!answer || answer.applied_by === undefined) return "";
+  let text = answer.replicas === null ? ` — applied by ${answer.applied_by} replica` : appliedText(answer);
+  if (answer.pending && answer.pending.length) text += ` (not yet: ${answer.pending.join(", ")})`;
+  if (answer.warning) text += `; ${answer.warning}`;
+  return text;
 }
 
 export function warningsList(warnings) {

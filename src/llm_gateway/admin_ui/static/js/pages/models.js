@@ -96,6 +96,7 @@ async function renderList(root, ctx) {
   const reason = h("input", { maxlength: 500, autocomplete: "off" });
   const holder = h("div", {});
   const count = h("span", {});
+  const lastChange = h("p", { class: "result", role: "status" });
   const show = () => {
     const shown = data.models.filter((m) => matches(m, filter.value.trim())).length;
     count.textContent = `${shown} of ${data.models.length} models`;
@@ -108,6 +109,7 @@ async function renderList(root, ctx) {
         serving: nodesServedBy(data.policies, model.model_id),
       });
       if (!answer) return;
+      lastChange.textContent = `Last change: ${answer.text}`;
       data = await load(ctx.signal);
       show();
       const button = holder.querySelector(`[data-model="${CSS.escape(model.model_id)}"] button`);
@@ -127,6 +129,7 @@ async function renderList(root, ctx) {
         field("Filter models", filter, "id, provider, tier or capability"),
         field("Reason for a change", reason, "kept in the audit log"),
       ),
+      lastChange,
       holder,
       h("p", { class: "subtle" }, "Error rate and latency are the smoothed figures selection scores on; the detail view has the ledger's p50 / p95."),
     ),

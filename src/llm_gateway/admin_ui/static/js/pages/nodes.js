@@ -5,6 +5,7 @@ import { append, clear, field, h, nextId, replace } from "../dom.js";
 import { bulkEditForm } from "../bulk-edit.js";
 import { clearErrors, errorSlot, showError } from "../field-errors.js";
 import {
+  appliedLine,
   capabilityBadges,
   chainView,
   datalist,
@@ -16,7 +17,7 @@ import {
   warningsList,
 } from "../node-views.js";
 import { testSelectionForm } from "../test-selection.js";
-import { appliedText, card, notify, notifyError, pageHeader, table } from "../ui.js";
+import { card, notify, notifyError, pageHeader, table } from "../ui.js";
 
 const REFRESH_MS = 10000;
 const NODES_LIST = "nodes-options";
@@ -132,7 +133,7 @@ function overrideForm(refresh) {
     write(setButton, async () => {
       const body = { model_id: model, mode: "override", force: force.checked, reason: reason.value.trim() || undefined };
       const answer = await api(`/policies/${encodeURIComponent(node)}`, { method: "PUT", body });
-      const text = `Override set: ${node} → ${answer.after.model_id}${appliedText(answer)}`;
+      const text = `Override set: ${node} → ${answer.after.model_id}${appliedLine(answer)}`;
       append(result, [
         h("p", {}, text),
         h("p", {}, "Selection now gives it ", modelLink(answer.effective_model), "."),
@@ -145,7 +146,7 @@ function overrideForm(refresh) {
   async function clearOverride(node) {
     const answer = await api(`/policies/${encodeURIComponent(node)}`, { method: "DELETE" });
     const text = answer.removed
-      ? `Override of ${node} cleared${appliedText(answer)}`
+      ? `Override of ${node} cleared${appliedLine(answer)}`
       : `${node} had no override: nothing changed`;
     result.append(h("p", {}, text), h("p", {}, "Selection now gives it ", modelLink(answer.effective_model), "."));
     notify(text, "success");
@@ -164,9 +165,17 @@ function overrideForm(refresh) {
       form.scrollIntoView({ block: "nearest" });
       modelInput.focus();
     },
+    // From a row of the table: the outcome shows at the top of the page (and in the form).
     async clear(node) {
       nodeInput.value = node;
-      await write(clearButton, () => clearOverride(node));
+      clearErrors(form, slot);
+      clear(result);
+      try {
+        await clearOverride(node);
+        await refresh();
+      } catch (error) {
+        if (error.name !== "AbortError") notifyError(error, `Clearing the override of ${node} failed`);
+      }
     },
   };
 }
@@ -185,8 +194,17 @@ export async function render(root, ctx) {
   const version = h("span", { class: "mono" }, data.policies.config_version);
   const tableHolder = h("div", {});
   const lists = h("div", { hidden: true });
-  const fillLists = ({ policies, models }) =>
-    replace(lists, datalist(NODES_LIST, Object.keys(policies.nodes || {}).map((n) => [n])), datalist(MODELS_LIST, modelOptions(models)));
+  let listed = "";
+  // Suggestions for the node and model inputs; rebuilt only when they change (an open list of
+  // suggestions would close otherwise).
+  const fillLists = ({ policies, models }) => {
+    const nodes = Object.keys(policies.nodes || {}).map((n) => [n]);
+    const options = modelOptions(models);
+    const key = JSON.stringify([nodes, options]);
+    if (key === listed) return;
+    listed = key;
+    replace(lists, datalist(NODES_LIST, nodes), datalist(MODELS_LIST, options));
+  };
 
   let bulk = null;
   const show = (next) => {
@@ -199,7 +217,12 @@ export async function render(root, ctx) {
   const override = overrideForm(refresh);
   const actions = {
     edit: (node) => override.edit(node),
-    clear: (node) => override.clear(node).catch((error) => notifyError(error, `Clearing the override of ${node} failed`)),
+    clear: async (node) => {
+      await override.clear(node);
+      // the Clear button is gone: keep the keyboard in the row
+      const again = tableHolder.querySelector(`tr[data-node="${CSS.escape(node)}"] button`);
+      if (again) again.focus();
+    },
   };
   bulk = bulkEditForm(data.policies.nodes || {}, { modelsList: MODELS_LIST, onApplied: refresh });
   const nodeNames = Object.keys(data.policies.nodes || {});
