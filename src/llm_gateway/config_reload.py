@@ -91,7 +91,10 @@ async def _read_for_reload(config_dir: Path | None) -> Catalog:
     except ConfigError as exc:
         raise AdminRequestRejected(
             f"configuration not reloaded ({len(exc.issues)} issue(s)); the previous one stays live",
-            {"issues": [str(issue) for issue in exc.issues]},
+            {
+                "issues": [str(issue) for issue in exc.issues],
+                "located": [issue.as_dict() for issue in exc.issues],
+            },
             param="config",
             code="invalid_config",
         ) from None

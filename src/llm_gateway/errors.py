@@ -102,6 +102,10 @@ class ConfigIssue:
         where = f"{self.file}: {self.path}" if self.path else self.file
         return f"{where}: {self.message}"
 
+    def as_dict(self) -> dict[str, str]:
+        """``{"file", "path", "message"}``: what an admin answer's ``located`` lists."""
+        return {"file": self.file, "path": self.path, "message": self.message}
+
 
 class ConfigError(GatewayError):
     """The configuration is invalid; ``issues`` lists every problem found, not just the first."""

@@ -220,6 +220,9 @@ alerts:
         assert alerts.events("/hook", "test")[0]["rule"] == "budget_burn"
         assert alerts.events("/pd", "trigger")[0]["payload"]["severity"] == "info"
         assert "[TEST]" in alerts.mail[0]["Subject"]
+        audit = httpx.get(f"{alerts.url}/api/admin/gateway/audit?action=alert.test", headers=AUTH)
+        entry = audit.json()["entries"][0]  # from the record store, as every admin change
+        assert (entry["target"], entry["after"]["webhook"]) == ("budget_burn", "sent")
         missing = httpx.post(f"{alerts.url}/api/admin/gateway/alerts/nope/test", headers=AUTH)
         assert missing.status_code == 404
 

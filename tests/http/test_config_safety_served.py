@@ -145,3 +145,30 @@ def test_a_reload_that_drops_nodes_needs_force(url: str, config: Path) -> None:
     assert forced.status_code == 200
     audit = httpx.get(f"{url}/api/admin/gateway/audit", headers=ADMIN).json()
     assert audit["entries"][0]["forced"] is True
+
+
+def test_issues_are_located_by_file_and_key_path_in_validate_and_reload(
+    url: str, config: Path
+) -> None:
+    before = live_version(url)
+    policies = config / "model_policies.yaml"
+    good = policies.read_text()
+    policies.write_text(good.replace("streaming: true", "streeming: true", 1))
+    validate = httpx.get(f"{url}/api/admin/gateway/validate", headers=ADMIN, timeout=30).json()
+    answer = reload(url)
+    assert answer.status_code == 422
+    details = answer.json()["error"]["details"]
+    for located, issues in (
+        (validate["files"]["located"], validate["files"]["issues"]),
+        (details["located"], details["issues"]),
+    ):
+        assert len(located) == len(issues) == 1
+        issue = located[0]
+        assert issue["file"] == "model_policies.yaml"
+        assert issue["path"].endswith(".capabilities.streeming")
+        assert "unknown value 'streeming'" in issue["message"]
+        assert issues[0] == f"{issue['file']}: {issue['path']}: {issue['message']}"
+    assert live_version(url) == before
+    policies.write_text(good)
+    validate = httpx.get(f"{url}/api/admin/gateway/validate", headers=ADMIN, timeout=30).json()
+    assert validate["files"] == {"valid": True, "issues": [], "located": []}

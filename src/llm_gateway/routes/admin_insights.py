@@ -142,16 +142,18 @@ async def validate(request: Request) -> dict[str, Any]:
     try:
         on_disk = await read_catalog(registry.reload_dir)
         issues: list[str] = []
+        located: list[dict[str, str]] = []
     except ConfigError as exc:
         on_disk, issues = None, [str(issue) for issue in exc.issues]
+        located = [issue.as_dict() for issue in exc.issues]
     except ConfigReadTimeout as exc:
-        on_disk, issues = None, [str(exc)]
+        on_disk, issues, located = None, [str(exc)], []
     node_errors = node_selection_errors(gateway)
     bad_overrides = _override_issues(gateway)
     return {
         "valid": not issues and not node_errors and not bad_overrides,
         "config_dir": str(registry.config_dir),
-        "files": {"valid": not issues, "issues": issues},
+        "files": {"valid": not issues, "issues": issues, "located": located},
         "live": {
             "config_version": registry.version,
             "files_version": on_disk.version if on_disk else None,
