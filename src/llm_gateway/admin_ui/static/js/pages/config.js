@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { h, replace } from "../dom.js";
 import * as fmt from "../format.js";
-import { badge, card, confirmDialog, emptyState, notify, notifyError, pageHeader, table } from "../ui.js";
+import { badge, card, clearNotices, confirmDialog, emptyState, notify, notifyError, pageHeader, table } from "../ui.js";
 
 function facts(pairs) {
   return h(
@@ -14,12 +14,14 @@ function facts(pairs) {
   );
 }
 
-// {file, path, message} for each issue: the answer's `located`, else split from the text.
+// {file, path, message} for each issue: the answer's `located`, else (a replica of an older
+// version, a refusal that is not about one file) the text, split only where it names a file.
 function locate(located, issues) {
   if (located && located.length) return located;
   return (issues || []).map((text) => {
     const [file, ...rest] = String(text).split(": ");
-    return rest.length ? { file, path: rest.length > 1 ? rest.shift() : "", message: rest.join(": ") } : { file: "", path: "", message: text };
+    if (!/\.ya?ml$/.test(file) || !rest.length) return { file: "", path: "", message: String(text) };
+    return { file, path: rest.length > 1 ? rest.shift() : "", message: rest.join(": ") };
   });
 }
 
@@ -27,7 +29,7 @@ function issuesTable(located, issues, caption) {
   return table(
     [
       { label: "File", value: (i) => h("span", { class: "mono" }, i.file || "—") },
-      { label: "Key path or line", value: (i) => (i.path ? h("code", { class: "config-path" }, i.path) : h("span", { class: "subtle" }, "the whole file")) },
+      { label: "Key path or line", value: (i) => (i.path ? h("code", { class: "config-path" }, i.path) : h("span", { class: "subtle" }, i.file ? "the whole file" : "—")) },
       { label: "Problem", value: (i) => i.message },
     ],
     locate(located, issues),
@@ -129,8 +131,8 @@ function refused(error, live, forceButton) {
 export async function render(root, ctx) {
   const validateButton = h("button", { type: "button", class: "button" }, "Validate");
   const reloadButton = h("button", { type: "button", class: "button primary" }, "Reload");
-  const validateBox = h("div", { role: "status", "aria-live": "polite" });
-  const reloadBox = h("div", { role: "status", "aria-live": "polite" });
+  const validateBox = h("div", { class: "config-result", role: "status", "aria-live": "polite" });
+  const reloadBox = h("div", { class: "config-result", role: "status", "aria-live": "polite" });
   let live = null;
   root.append(
     pageHeader("Config"),
@@ -166,6 +168,7 @@ export async function render(root, ctx) {
       const answer = await api("/policies/reload", { method: "POST", query: force ? { force: "true" } : undefined });
       replace(reloadBox, reloaded(answer));
       const count = (answer.replicas || []).length;
+      clearNotices(); // the refusals shown before are settled by this reload
       notify(`Configuration reloaded (version ${answer.config_version}) on ${count} replica${count === 1 ? "" : "s"}.`, "success");
     } catch (error) {
       if (error.status !== 422) {
