@@ -24,6 +24,11 @@ function number(value) {
   return Number.isInteger(n) ? String(n) : Number(n.toPrecision(4)).toString();
 }
 
+function every(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  return seconds < 10 ? `${Number(Number(seconds).toPrecision(2))} s` : fmt.duration(seconds);
+}
+
 function evaluatorCard(state) {
   return card(
     "Evaluator",
@@ -31,7 +36,7 @@ function evaluatorCard(state) {
       ["Rules file", h("span", { class: "mono" }, state.file || "none")],
       ["Version", h("span", { class: "mono" }, state.version || "—")],
       state.error ? ["Last load", h("span", { class: "field-error" }, `refused: ${state.error}`)] : null,
-      ["Evaluated every", fmt.duration(state.interval_s)],
+      ["Evaluated every", every(state.interval_s)],
       ["Evaluating replica", state.evaluator ? h("span", { class: "mono" }, state.evaluator, state.this_replica_evaluates ? " (this one)" : "") : "none holds the lease now"],
       ["Last evaluation", state.last_evaluated_at ? `${fmt.time(state.last_evaluated_at)} (${fmt.ago(state.last_evaluated_at)})` : "not on this replica"],
       ["Incidents kept", state.record_store ? "in the record store (every replica's)" : "no record store: no history"],
@@ -210,7 +215,7 @@ export async function render(root, ctx) {
   }
 
   function drawRest() {
-    replace(restBox, h("div", { class: "grid" }, evaluatorCard(state.alerts), actionsCard(state.alerts)), historyCard(state.alerts.history));
+    replace(restBox, evaluatorCard(state.alerts), actionsCard(state.alerts), historyCard(state.alerts.history));
   }
 
   drawRules();
