@@ -24,6 +24,12 @@ from llm_gateway.simulator.testing import run_simulator
 
 GUIDE_GUARD = ROOT / "src" / "llm_gateway" / "rollout" / "guide_guard.yaml"
 WEBHOOK_SECRET = "whsec-dashboard-test-0123456789"
+RECORDS = "records.sqlite3"
+
+
+def records_file(dashboard: Dashboard) -> Path:
+    """The served gateway's SQLite record store."""
+    return dashboard.config_dir.parent / RECORDS
 
 
 @contextmanager
@@ -41,7 +47,7 @@ def ops_dashboard(
             "GATEWAY_SIMULATE": False,
             "OPENROUTER_API_KEY": "sk-or-dashboard-0000",
             "OPENROUTER_BASE_URL": simulator.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'records.sqlite3'}",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / RECORDS}",
             "GATEWAY_CONFIG_DIR": config_dir,
             "GATEWAY_LEDGER_FLUSH_MS": 20,
         }

@@ -5,12 +5,19 @@ unpinned; the guard's rules and evidence; and the audit log showing the change."
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, insert
 from tests.admin_ui.conftest import Dashboard, screenshot, sign_in
-from tests.admin_ui.ops_gateway import ops_dashboard
+from tests.admin_ui.ops_gateway import ops_dashboard, records_file
+
+from llm_gateway.storage.schema import shadow_comparisons
+from llm_gateway.storage.shadow_rows import ShadowComparison
 
 KEYS = [f"user-{i}" for i in range(20)]
 
@@ -164,3 +171,44 @@ def test_the_emergency_rollback_needs_its_confirmation_then_pins(
     assert flags(dashboard)["pinned"] is False
     assert page.get_by_role("region", name="Pinned").count() == 0
     reset(dashboard)
+
+
+def test_the_shadow_comparison_so_far(page: Any, dashboard: Dashboard) -> None:
+    """Comparison rows as the shadow runner writes them (two writer pairs, one where v2 failed),
+    put in the served gateway's record store; the page summarises them per node."""
+    now = datetime.now(UTC)
+    rows = [
+        ShadowComparison(
+            id=uuid.uuid4().hex,
+            at=now - timedelta(minutes=i),
+            node="writer",
+            purpose="writing",
+            v1_model="gpt-4o-mini",
+            v2_model="gemini-2.5-pro",
+            v1_ok=True,
+            v2_ok=ok,
+            v1_trace_id=f"v1-trace-{i}",
+            v2_trace_id=f"v2-trace-{i}",
+            v1_latency_ms=800.0,
+            v2_latency_ms=600.0 if ok else 30.0,
+            v1_cost_usd=Decimal("0.0012"),
+            v2_cost_usd=Decimal("0.0008") if ok else None,
+            v1_output_chars=900,
+            v2_output_chars=850 if ok else None,
+            similarity=0.42 if ok else None,
+            v2_error=None if ok else "upstream_error: HTTP 503",
+        ).as_row()
+        for i, ok in enumerate([True, False])
+    ]
+    engine = create_engine(f"sqlite:///{records_file(dashboard)}")
+    with engine.begin() as connection:
+        connection.execute(insert(shadow_comparisons), rows)
+    engine.dispose()
+    open_rollout(page, dashboard)
+    shadow = page.get_by_role("region", name="Shadow comparison")
+    summary = shadow.get_by_role("row").filter(has_text="writer").first
+    summary.get_by_text("0.42").wait_for()
+    assert summary.get_by_role("cell").nth(1).inner_text() == "2"  # comparisons
+    failed = shadow.get_by_role("row").filter(has_text="upstream_error: HTTP 503")
+    assert failed.get_by_role("link", name="v2").get_attribute("href") == "#/traces/v2-trace-1"
+    screenshot(page, "rollout-shadow")

@@ -318,7 +318,7 @@ export async function render(root, ctx) {
   }
 
   function drawEvidence() {
-    replace(evidenceBox, h("div", { class: "grid" }, guardCard(state.flags.guard), shadowCard(state.shadow)));
+    replace(evidenceBox, guardCard(state.flags.guard), shadowCard(state.shadow));
   }
 
   drawFlags();
