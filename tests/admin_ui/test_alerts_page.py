@@ -75,9 +75,10 @@ def test_rules_state_history_and_a_test_notification(
     history = page.get_by_role("region", name="Incident history")
     history.get_by_role("row").filter(has_text="any_spend").get_by_text("firing").wait_for()
     actions = page.get_by_role("region", name="Actions")
-    assert "GATEWAY_SMTP_HOST is not set" in actions.get_by_role("row").filter(
-        has_text="email_admin"
-    ).inner_text()
+    assert (
+        "GATEWAY_SMTP_HOST is not set"
+        in actions.get_by_role("row").filter(has_text="email_admin").inner_text()
+    )
 
     rules.get_by_role("button", name="Send a test notification for high_error_rate").click()
     result = rules.get_by_role("status")

@@ -140,7 +140,7 @@ def test_the_emergency_rollback_needs_its_confirmation_then_pins(
     guard.get_by_text("watching").wait_for()
     guard.get_by_text("v2 error rate > v1 error rate + 2 points").wait_for()
     assert guard.get_by_role("row").filter(has_text="v1").count() >= 1
-    page.get_by_role("region", name="Shadow comparison").get_by_text("No shadow comparisons").wait_for()
+    page.get_by_role("region", name="Shadow comparison").get_by_text("5 % of v1 calls").wait_for()
 
     zone = page.get_by_role("region", name="Emergency rollback")
     zone.get_by_role("button", name="Emergency rollback…").click()
@@ -154,7 +154,8 @@ def test_the_emergency_rollback_needs_its_confirmation_then_pins(
     zone.get_by_role("button", name="Emergency rollback…").click()
     dialog = page.get_by_role("dialog", name="Roll back to v1 everywhere?")
     dialog.get_by_role("button", name="Roll back now").click()
-    page.get_by_role("region", name="Emergency rollback").get_by_text("applied by 1 of 1").wait_for()
+    zone = page.get_by_role("region", name="Emergency rollback")
+    zone.get_by_text("applied by 1 of 1").wait_for()
     live = flags(dashboard)
     assert (live["v2_enabled"], live["v2_percentage"], live["pinned"]) == (False, 0, True)
     assert live["shadow_percentage"] == 0 and live["guard"]["state"] == "pinned"
