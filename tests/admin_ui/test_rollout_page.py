@@ -148,6 +148,13 @@ def test_the_emergency_rollback_needs_its_confirmation_then_pins(
     dialog.get_by_role("button", name="Cancel").click()
     page.get_by_role("region", name="Emergency rollback").get_by_text("Cancelled").wait_for()
     assert writable(flags(dashboard)) == before
+    # from the keyboard: Escape cancels too, and the focus comes back to the button
+    assert page.evaluate("document.activeElement.textContent") == "Emergency rollback…"
+    page.keyboard.press("Enter")
+    dialog.wait_for()
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+    assert writable(flags(dashboard)) == before
 
     zone = page.get_by_role("region", name="Emergency rollback")
     zone.get_by_label("Reason (kept in the audit log)").fill("v2 misbehaving")

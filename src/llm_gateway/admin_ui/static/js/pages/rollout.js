@@ -95,7 +95,7 @@ export async function render(root, ctx) {
   // What a write answered, kept across redraws under the form that made it.
   function resultLine(form) {
     const result = state.results[form];
-    return h("p", { class: ["result", result ? result.kind : null], role: "status" }, result ? result.text : "");
+    return h("p", { class: ["result", result ? result.kind : null], role: "status", tabindex: -1, "data-form": form }, result ? result.text : "");
   }
 
   async function write(form, call, describe) {
@@ -112,6 +112,9 @@ export async function render(root, ctx) {
     state.results = { [form]: { text, kind: "ok" } };
     notify(text, "success");
     drawFlags();
+    // the form was redrawn with the new values: keep the keyboard where the answer is
+    const line = formsBox.querySelector(`.result[data-form="${form}"]`);
+    if (line) line.focus();
     return null;
   }
 
@@ -279,7 +282,8 @@ export async function render(root, ctx) {
       );
       if (!confirmed) {
         state.results = { rollback: { text: "Cancelled: nothing was changed.", kind: "muted" } };
-        return drawFlags();
+        drawFlags();
+        return formsBox.querySelector(".danger-zone .button.danger").focus();
       }
       const body = reason.value.trim() ? { reason: reason.value.trim() } : {};
       const failure = await write("rollback", () => api("/flags/rollback", { method: "POST", body }), "Rolled back: v2 off on every replica, flags pinned");
