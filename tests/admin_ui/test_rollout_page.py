@@ -126,6 +126,12 @@ def test_a_share_outside_0_to_100_is_refused_in_the_form(page: Any, dashboard: D
     switch.get_by_role("button", name="Apply changes").click()
     switch.get_by_text("a whole number from 0 to 100").wait_for()
     assert share.get_attribute("aria-invalid") == "true"
+    nodes = page.get_by_role("region", name="Per-node shares")
+    writer = nodes.get_by_label("Share on v2 for writer (%)")
+    writer.fill("101")
+    nodes.get_by_role("button", name="Apply per-node shares").click()
+    nodes.get_by_role("alert").get_by_text("Share on v2 for writer: a whole number").wait_for()
+    assert writer.get_attribute("aria-invalid") == "true"
     assert writable(flags(dashboard)) == before
 
 

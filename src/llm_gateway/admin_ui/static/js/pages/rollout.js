@@ -4,8 +4,9 @@
 // POST /flags/rollback; each shows how many replicas applied it.
 import { api } from "../api.js";
 import { field, h, nextId, replace, select } from "../dom.js";
+import { clearErrors, controlFor, errorSlot, markInvalid, showError } from "../field-errors.js";
 import * as fmt from "../format.js";
-import { guardCard, shadowCard } from "../rollout_evidence.js";
+import { guardCard, shadowCard } from "../rollout-evidence.js";
 import { appliedText, badge, card, confirmDialog, notify, notifyError, pageHeader, table } from "../ui.js";
 
 const REFRESH_MS = 10_000;
@@ -189,7 +190,7 @@ export async function render(root, ctx) {
       inputs[node].placeholder = `${f.v2_percentage} (global)`;
       return { node };
     });
-    const error = h("p", { class: "field-error", role: "alert" });
+    const error = errorSlot();
     const reason = h("input", { type: "text", name: "reason", maxlength: 500 });
     const form = h(
       "form",
@@ -212,19 +213,19 @@ export async function render(root, ctx) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
       const map = {};
+      clearErrors(form, error);
       for (const [node, control] of Object.entries(inputs)) {
-        control.removeAttribute("aria-invalid");
         if (control.value.trim() === "") continue;
         const parsed = percentOf(control.value);
         if (parsed.error) {
-          control.setAttribute("aria-invalid", "true");
           error.textContent = `Share on v2 for ${node}: ${parsed.error} (or blank to follow the global share).`;
+          markInvalid(control, error);
           return control.focus();
         }
         map[node] = parsed.value;
       }
-      error.textContent = "";
-      if (JSON.stringify(map) === JSON.stringify(Object.fromEntries(Object.entries(current).sort()))) {
+      const sorted = (m) => JSON.stringify(Object.entries(m).sort(([a], [b]) => (a < b ? -1 : 1)));
+      if (sorted(map) === sorted(current)) {
         state.results = { nodes: { text: "Nothing to apply: the per-node shares are as they are now.", kind: "muted" } };
         return replace(form.querySelector(".result"), state.results.nodes.text);
       }
@@ -232,12 +233,11 @@ export async function render(root, ctx) {
       const shown = Object.entries(map).map(([n, p]) => `${n} ${p} %`).join(", ") || "none";
       const failure = await write("nodes", () => api("/flags", { method: "PUT", body }), `Per-node shares now: ${shown}`);
       if (!failure) return;
-      const node = (failure.param || "").replace(/^node_percentages\./, "");
-      if (inputs[node]) {
-        inputs[node].setAttribute("aria-invalid", "true");
-        error.textContent = failure.describe();
-        inputs[node].focus();
-      } else notifyError(failure, "Changing the per-node shares failed");
+      const byParam = Object.fromEntries(Object.entries(inputs).map(([n, c]) => [`node_percentages.${n}`, c]));
+      const control = controlFor(failure.param, byParam);
+      if (!control) return notifyError(failure, "Changing the per-node shares failed");
+      showError(error, failure, byParam);
+      control.focus();
     });
     return card("Per-node shares", form);
   }
