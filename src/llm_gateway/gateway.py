@@ -27,7 +27,7 @@ from llm_gateway.cost import ZERO_COST, CostBreakdown
 from llm_gateway.errors import GatewayError, InvalidRequest
 from llm_gateway.exchange import GatewayResponse, Plan, Route, resolve_deadlines
 from llm_gateway.health import build_health_report
-from llm_gateway.ledger_rows import ledger_row, refused_row
+from llm_gateway.ledger_rows import refused_row
 from llm_gateway.metrics import GatewayMetrics
 from llm_gateway.model_policy import (
     DEFAULT_DEADLINES,
@@ -55,7 +55,12 @@ from llm_gateway.rollout.flags import LiveFlags, flags_from_settings, set_live_f
 from llm_gateway.route_resolution import resolve_route
 from llm_gateway.selection.signals import InMemorySignals
 from llm_gateway.settings import Settings, get_settings
-from llm_gateway.settlement import answer_text_of, finish_reason_of, settle_and_record
+from llm_gateway.settlement import (
+    answer_text_of,
+    finish_reason_of,
+    record_refusal,
+    settle_and_record,
+)
 from llm_gateway.storage.records import LedgerRow
 from llm_gateway.storage.runtime import GatewayRecords
 from llm_gateway.streaming import GatewayStream
@@ -306,10 +311,7 @@ class LLMGateway:
             if not isinstance(error, GatewayError):
                 raise
             self.metrics.observe_refused(plan.route.node_label, error)
-            if self.records is not None:
-                duration_ms = (time.monotonic() - plan.started_at) * 1000
-                row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")
-                await self.records.writer.put(row)
+            await record_refusal(self, plan, error)
             raise
 
     async def _call_complete(

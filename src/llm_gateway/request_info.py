@@ -9,7 +9,7 @@ from typing import Any
 
 from llm_gateway.cost import CostBreakdown
 from llm_gateway.errors import GatewayError, InvalidRequest, echo
-from llm_gateway.exchange import Plan
+from llm_gateway.exchange import AttemptRecord, Plan
 from llm_gateway.model_policy import Capability, ModelPolicy
 from llm_gateway.providers.base import Usage
 from llm_gateway.selection.scoring import SelectionStrategy
@@ -67,12 +67,14 @@ def trace_detail(
         "stream": plan.stream,
         "requested_model": plan.route.requested_model,
         "selected_model": selection.selected_model.logical_id,
+        "selection_source": selection.source,
         "fallback_chain": selection.fallback_chain,
         "selection_reasons": selection.reasons,
+        "rejected": {model: list(why) for model, why in selection.rejected.items()},
         "model": policy.logical_id if policy else None,
         "provider": policy.provider if policy else None,
         "provider_model_id": policy.provider_model_id if policy else None,
-        "attempts": plan.attempts,
+        "attempts": [_attempt(a, plan.started_at) for a in plan.attempts],
         "duration_ms": round(duration_ms, 3),
         "estimated_input_tokens": plan.input_tokens,
         "usage": usage,
@@ -87,3 +89,11 @@ def trace_detail(
 
 
 CONTENT_KEYS = ("_prompt_messages", "_answer_text")
+
+
+def _attempt(attempt: AttemptRecord, request_started_at: float) -> dict[str, Any]:
+    """The attempt with ``start_ms``: when it began, in ms from the request's start (both are
+    readings of the monotonic clock), for a timeline."""
+    out = attempt.as_dict()
+    out["start_ms"] = round(max(0.0, attempt.started_at - request_started_at) * 1000, 3)
+    return out

@@ -82,6 +82,26 @@ async def settle_and_record(
     return final
 
 
+async def record_refusal(gateway: LLMGateway, plan: Plan, error: GatewayError) -> None:
+    """A planned request an admission hook refused (a budget, a rate limit): nothing was
+    called nor billed. Its trace (a failure: always kept, status ``refused``, the selection it
+    had) and its ledger row."""
+    duration_ms = (time.monotonic() - plan.started_at) * 1000
+    gateway.tracer.record(
+        trace_id=plan.trace_id,
+        duration_ms=duration_ms,
+        ok=False,
+        model=None,
+        node=plan.route.node_label,
+        cost=ZERO_COST.total,
+        capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
+        detail=lambda: trace_detail(plan, None, None, ZERO_COST, error, duration_ms, "refused"),
+    )
+    if gateway.records is not None:
+        row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")
+        await gateway.records.writer.put(row)
+
+
 def finish_reason_of(body: Mapping[str, Any]) -> str | None:
     choices = body.get("choices")
     if isinstance(choices, list) and choices and isinstance(choices[0], dict):

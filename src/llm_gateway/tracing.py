@@ -147,15 +147,29 @@ class Tracer:
         return newest
 
     def list_traces(
-        self, hours: float = 1.0, limit: int = 100, *, errors_only: bool = False
+        self,
+        hours: float = 1.0,
+        limit: int = 100,
+        *,
+        errors_only: bool = False,
+        node: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Newest first, within the last ``hours``."""
+        """Newest first, within the last ``hours``; ``node``, ``model`` (the answering one) and
+        ``status`` (``ok``, ``error``, ``refused``, ``cancelled``) keep only the matching."""
         since = self._clock() - hours * 3600
         out = []
         for trace in reversed(self._traces.values()):
             if trace["timestamp"] < since:
                 break
             if errors_only and trace.get("ok", True):
+                continue
+            if (
+                (node and trace.get("node_name") != node)
+                or (model and trace.get("model") != model)
+                or (status and trace.get("status") != status)
+            ):
                 continue
             out.append(render_trace(trace))
             if len(out) >= limit:

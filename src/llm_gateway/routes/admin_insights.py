@@ -86,6 +86,12 @@ async def list_traces(
     errors_only: bool = Query(False, description="Only failed requests"),
     node: str | None = Query(None, max_length=128, description="Only this node"),
     model: str | None = Query(None, max_length=128, description="Only this answering model"),
+    status: str | None = Query(
+        None,
+        pattern="^(ok|error|refused|cancelled)$",
+        description="Only requests that ended so: answered, failed, refused before any call "
+        "(a budget, a rate limit), abandoned by the caller mid-stream",
+    ),
 ) -> dict[str, Any]:
     """Sampled traces (failures always kept), newest first; metrics count every request.
     With a record store, both are read from it: every replica's, surviving restarts."""
@@ -95,17 +101,18 @@ async def list_traces(
     if records is not None:
         await records.writer.flush()
         traces = await queries.list_traces(
-            records.store, hours, limit, node=node, model=model, errors_only=errors_only
+            records.store,
+            hours,
+            limit,
+            node=node,
+            model=model,
+            errors_only=errors_only,
+            status=status,
         )
     else:
-        traces = tracer.list_traces(hours, limit, errors_only=errors_only)
-        if node or model:
-            traces = [
-                t
-                for t in traces
-                if (not node or t.get("node_name") == node)
-                and (not model or t.get("model") == model)
-            ]
+        traces = tracer.list_traces(
+            hours, limit, errors_only=errors_only, node=node, model=model, status=status
+        )
     metrics = await tracer.get_trace_metrics(hours=hours, node=node, model=model)
     return {"hours": hours, "count": len(traces), "traces": traces, "metrics": metrics}
 
@@ -190,9 +197,3 @@ def _override_issues(gateway: LLMGateway) -> dict[str, list[str]]:
         if problems:
             out[node] = problems
     return out
-
-
-def _matches(trace: dict[str, Any], node: str | None, model: str | None) -> bool:
-    return (not node or trace.get("node_name") == node) and (
-        not model or trace.get("model") == model
-    )

@@ -171,7 +171,10 @@ async def list_traces(
     node: str | None = None,
     model: str | None = None,
     errors_only: bool = False,
+    status: str | None = None,
 ) -> list[dict[str, Any]]:
+    """Kept traces of the last ``hours``, newest first; ``status`` is the request's outcome
+    (``ok``, ``error``, ``refused``, ``cancelled``), ``errors_only`` every one but ``ok``."""
     query = select(traces.c.body).where(traces.c.at >= _since(hours))
     if node:
         query = query.where(traces.c.node == node)
@@ -179,6 +182,8 @@ async def list_traces(
         query = query.where(traces.c.model == model)
     if errors_only:
         query = query.where(traces.c.ok.is_(False))
+    if status:
+        query = query.where(traces.c.status == status)
     query = query.order_by(traces.c.at.desc()).limit(limit)
     async with store.engine.connect() as connection:
         return [row.body for row in await connection.execute(query)]
