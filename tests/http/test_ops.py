@@ -68,6 +68,7 @@ EXPECTED_OPERATIONS = {
     ("get", "/v1/rollout"),
     ("get", "/api/admin/gateway/metrics"),
     ("get", "/api/admin/gateway/ledger"),
+    ("get", "/api/admin/gateway/spend"),
     ("get", "/api/admin/gateway/models"),
     ("get", "/api/admin/gateway/replicas"),
     ("get", "/api/admin/gateway/budgets"),

@@ -5,12 +5,9 @@ One ``GROUP BY`` query; Python only adds up the few groups. Token counts are spl
 reasoning apart from the rest of the output; a detail count larger than its parent was reported
 beside it), so a candidate's cost for the same tokens is four sums times its four prices.
 
-Costs are exact on both databases. PostgreSQL sums its NUMERIC column. SQLite keeps exact
-decimals as text and has no decimal arithmetic (its ``SUM`` of them would be a float): there the
-text is cut into its integer part and three 9-digit groups of its fraction, each summed as an
-integer by the database and put together here with ``Decimal`` — exact to 1e-27 USD, beyond the
-18 decimals PostgreSQL keeps. Shadow requests (``arm = 'shadow'``) are left out: they are an
-experiment's spend, not the traffic the report is about.
+Costs are exact on both databases (:mod:`llm_gateway.storage.decimal_sums`). Shadow requests
+(``arm = 'shadow'``) are left out: they are an experiment's spend, not the traffic the report
+is about.
 """
 
 from __future__ import annotations
@@ -20,14 +17,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, String, case, cast, func, literal, or_, select, type_coerce
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
+from llm_gateway.storage.decimal_sums import cost_from, cost_sum_columns
 from llm_gateway.storage.schema import ledger
 from llm_gateway.storage.store import RecordStore, as_utc
-
-_FRACTION_GROUPS = 3
-_GROUP_DIGITS = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,35 +80,11 @@ def _token_buckets() -> list[ColumnElement[Any]]:
             func.sum(c.reasoning_tokens)]  # fmt: skip
 
 
-def _sqlite_cost_sums() -> list[ColumnElement[Any]]:
-    """SUMs of the integer part and of each 9-digit group of the fraction of the decimal text."""
-    text = type_coerce(ledger.c.cost_usd, String)
-    sign = case((func.substr(text, 1, 1) == "-", -1), else_=1)
-    digits = func.ltrim(text, "-")
-    dot = func.instr(digits, ".")
-    whole = case((dot > 0, func.substr(digits, 1, dot - 1)), else_=digits)
-    fraction = case((dot > 0, func.substr(digits, dot + 1)), else_="")
-    padded = type_coerce(fraction, String) + literal("0" * _GROUP_DIGITS * _FRACTION_GROUPS)
-    parts = [cast(whole, Integer)] + [
-        cast(func.substr(padded, 1 + i * _GROUP_DIGITS, _GROUP_DIGITS), Integer)
-        for i in range(_FRACTION_GROUPS)
-    ]
-    return [func.sum(sign * part) for part in parts]
-
-
-def _exact(parts: list[Any]) -> Decimal:
-    total = Decimal(int(parts[0] or 0))
-    for i, group in enumerate(parts[1:], start=1):
-        total += Decimal(int(group or 0)).scaleb(-_GROUP_DIGITS * i)
-    return total
-
-
 async def ledger_groups(store: RecordStore, since: datetime, until: datetime) -> list[LedgerGroup]:
     """Every (node, model, arm) with rows in ``[since, until)``, shadow rows left out."""
     c = ledger.c
     ok = c.status == "ok"
-    sqlite = store.dialect != "postgresql"
-    costs = _sqlite_cost_sums() if sqlite else [func.sum(c.cost_usd)]
+    costs = cost_sum_columns(store.dialect)
     query = (
         select(
             c.node,
@@ -135,7 +106,7 @@ async def ledger_groups(store: RecordStore, since: datetime, until: datetime) ->
     for row in rows:
         node, model, arm, count, errors, latency, first_at = row[:7]
         tokens = TokenSums(*(int(v or 0) for v in row[7:11]))
-        cost = _exact(list(row[11:])) if sqlite else Decimal(row[11] or 0)
+        cost = cost_from(row[11:])
         groups.append(
             LedgerGroup(
                 node=node,
@@ -145,7 +116,7 @@ async def ledger_groups(store: RecordStore, since: datetime, until: datetime) ->
                 errors=int(errors or 0),
                 ok_latency_ms_sum=float(latency or 0.0),
                 tokens=tokens,
-                cost=cost.normalize() if cost else Decimal(0),
+                cost=cost,
                 first_at=as_utc(first_at) if first_at is not None else None,
             )
         )

@@ -20,6 +20,7 @@
     GET    /replicas                  live replicas, their versions and heartbeats
     GET    /metrics?hours=            trace metrics over a window (from the ledger)
     GET    /ledger?from=&to=          ledger rows, paged (JSON or CSV)
+    GET    /spend?hours=&by=node      spend over time per node or model (exact, from the ledger)
     GET    /budgets                   caps, spent, reserved, remaining and reset per scope
     PUT    /budgets/{scope}           replace a scope's caps (audited, durable, every replica)
     DELETE /budgets/{scope}           back to budgets.yaml's caps for the scope

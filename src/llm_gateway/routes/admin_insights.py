@@ -88,7 +88,7 @@ async def list_traces(
     model: str | None = Query(None, max_length=128, description="Only this answering model"),
     status: str | None = Query(
         None,
-        pattern="^(ok|error|refused|cancelled)$",
+        pattern="^(ok|error|refused|cancelled)?$",
         description="Only requests that ended so: answered, failed, refused before any call "
         "(a budget, a rate limit), abandoned by the caller mid-stream",
     ),
@@ -107,7 +107,7 @@ async def list_traces(
             node=node,
             model=model,
             errors_only=errors_only,
-            status=status,
+            status=status or None,
         )
     else:
         traces = tracer.list_traces(

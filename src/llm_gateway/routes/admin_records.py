@@ -3,6 +3,8 @@
 GET /metrics?hours=&node=&model=            the guide's trace metrics, from the ledger
 GET /ledger?from=&to=&node=&model=&cursor=&limit=&format=json|csv
                                             ledger rows, oldest first, paged by cursor
+GET /spend?hours=&bucket_s=&by=node|model&node=&model=&series=
+                                            spend over time per node or model, exact
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,11 +20,13 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from llm_gateway.errors import InvalidRequest, echo
+from llm_gateway.costs.spend_series import TooManyBuckets, spend_series, spend_window
+from llm_gateway.errors import InvalidRequest, ValidationFailed, echo
 from llm_gateway.routes.deps import gateway_of
 from llm_gateway.routes.route_classes import GatewayRoute
 from llm_gateway.storage import queries
 from llm_gateway.storage.runtime import GatewayRecords, RecordStoreUnavailable
+from llm_gateway.storage.spend_queries import spend_cells
 
 router = APIRouter(route_class=GatewayRoute)
 
@@ -135,3 +140,36 @@ async def get_ledger(
         "next_cursor": next_cursor,
         "rows": rows,
     }
+
+
+@router.get("/spend", summary="Spend over time per node or model, from the ledger (exact)")
+async def get_spend(
+    request: Request,
+    hours: float = Query(24.0, gt=0, le=MAX_HOURS, description="Window: the last hours"),
+    bucket_s: int | None = Query(
+        None, ge=60, le=31 * 86400, description="Bucket size in seconds; default: ≤ 100 buckets"
+    ),
+    by: str = Query("node", pattern="^(node|model)$", description="One series per node or model"),
+    node: str | None = Query(None, max_length=128, description="Only this node's requests"),
+    model: str | None = Query(None, max_length=128, description="Only this model's requests"),
+    series: int = Query(10, ge=1, le=50, description="Series kept; the rest are one 'other'"),
+) -> dict[str, Any]:
+    """Requests and exact cost per bucket (aligned on the epoch, UTC) and per node or model,
+    summed by the record store; at most 500 buckets (422 naming ``bucket_s`` past that)."""
+    records = _records(request)
+    try:
+        window = spend_window(time.time(), hours, bucket_s)
+    except TooManyBuckets as exc:
+        raise ValidationFailed(str(exc), param="bucket_s", code="too_many_buckets") from None
+    await records.writer.flush()
+    cells = await spend_cells(
+        records.store,
+        start=datetime.fromtimestamp(window.start, UTC),
+        end=datetime.fromtimestamp(window.end, UTC) + timedelta(seconds=1),
+        bucket_s=window.bucket_s,
+        by="model" if by == "model" else "node",
+        node=node,
+        model=model,
+    )
+    out = spend_series(cells, window, series)
+    return {"hours": hours, "by": by, "node": node, "model": model, **out}
