@@ -41,6 +41,9 @@ class LocalCounter:
     outage_share: bool = False
     renew_at: float = 0.0  # monotonic: renew the lease by then
     warned: float = 0.0  # the highest warning threshold crossed
+    refusals: int = 0  # admissions this replica refused on this counter (this period)
+    last_refusal_at: float = 0.0  # unix seconds
+    last_refused_estimate: int | None = None  # what the last refused admission needed
     _granted_before: int = 0  # the lease before the sync in flight (restored if it fails)
 
     @property

@@ -294,14 +294,14 @@ class BudgetManager:
         never_read = next((c for c in blocked if not c.present), None)
         if self.fail_mode == "closed" or never_read is not None:
             counter = never_read or blocked[0]
-            self._count_refusal(counter)
+            self._count_refusal(counter, None)
             raise BudgetUnavailable(counter.scope, self.unavailable or "not read yet")
         raise self._refusal(
             blocked[0], estimate, " (the state store is unreachable: this replica's share)"
         )
 
     def _refusal(self, counter: LocalCounter, estimate: int, detail: str = "") -> BudgetRefused:
-        self._count_refusal(counter)
+        self._count_refusal(counter, estimate)
         return BudgetRefused(
             scope=counter.scope,
             period=counter.period.value,
@@ -313,9 +313,12 @@ class BudgetManager:
             detail=detail,
         )
 
-    def _count_refusal(self, counter: LocalCounter) -> None:
+    def _count_refusal(self, counter: LocalCounter, estimate: int | None) -> None:
         key = (counter.scope, counter.period.value)
         self.refusals[key] = self.refusals.get(key, 0) + 1
+        counter.refusals += 1
+        counter.last_refusal_at = time.time()
+        counter.last_refused_estimate = estimate
 
     def _headers(self, plan: Any, counters: list[LocalCounter]) -> None:
         tightest = min(counters, key=lambda c: c.remaining)

@@ -75,6 +75,20 @@ def _row(
         "replicas_holding": holders,
         "warn_at": list(manager.thresholds(counter.scope)),
         "as_of": as_of,
+        "refusals_here": counter.refusals,
+        "last_refusal_here": _last_refusal(counter),
+    }
+
+
+def _last_refusal(counter: LocalCounter) -> dict[str, Any] | None:
+    """When this replica last refused an admission on the counter, and what it needed (None
+    when the counter could not be read at all)."""
+    if not counter.refusals:
+        return None
+    estimate = counter.last_refused_estimate
+    return {
+        "at": datetime.fromtimestamp(counter.last_refusal_at, UTC).isoformat(timespec="seconds"),
+        "estimate": _usd(estimate) if estimate is not None else None,
     }
 
 
