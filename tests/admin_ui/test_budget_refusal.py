@@ -50,7 +50,8 @@ def test_a_budget_set_on_the_page_refuses_a_request(page: Any, dashboard: Dashbo
         statuses.append(answer.status_code)
         if answer.status_code != 200:
             break
-    assert statuses[-1] == 429 and set(statuses[:-1]) == {200} and len(statuses) > 1, (statuses, answer.text)
+    assert statuses[-1] == 429 and set(statuses[:-1]) == {200}, (statuses, answer.text)
+    assert len(statuses) > 1  # the cap let some in before it refused
     refused = answer
     assert refused.json()["error"]["type"] == "budget_exceeded"
     api_row = _gateway_day(dashboard)

@@ -9,6 +9,13 @@ from typing import Any
 
 from tests.admin_ui.conftest import Dashboard, screenshot, sign_in
 
+# The elements (outside scrollable tables) that stick out of a 390 px screen, to name them.
+WIDER_THAN_THE_SCREEN = """
+[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap'))
+  .map(e => e.tagName + '.' + e.className).slice(0, 8)
+"""
+
 
 def test_costs_show_spend_charts_and_the_savings_report(page: Any, dashboard: Dashboard) -> None:
     for node, times in (("writer", 3), ("formatter", 2), ("evaluator", 1)):
@@ -72,13 +79,12 @@ def test_costs_work_on_a_phone(browser: Any, dashboard: Dashboard) -> None:
             phone.wait_for_load_state("networkidle")
             width = phone.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, (hash_, width)
+            screenshot(phone, f"{hash_[2:]}-phone")
         trace = dashboard.admin("GET", "/traces", params={"hours": 1, "limit": 1}).json()
         phone.goto(f"{dashboard.base_url}/admin#/traces/{trace['traces'][0]['trace_id']}")
         phone.get_by_role("region", name="Attempts").wait_for()
-        wide = phone.evaluate(
-            "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391 && !e.closest('.table-wrap')).map(e => e.tagName + '.' + e.className).slice(0, 8)"
-        )
+        wide = phone.evaluate(WIDER_THAN_THE_SCREEN)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390, wide
-        screenshot(phone, "costs-phone")
+        screenshot(phone, "trace-phone")
     finally:
         context.close()
