@@ -3,7 +3,7 @@
 // savings, the savings realised against v1, and the basis the figures rest on.
 import { h } from "./dom.js";
 import * as fmt from "./format.js";
-import { usdExact } from "./trace_detail.js";
+import { usdExact } from "./money.js";
 import { badge, card, emptyState, stat, table } from "./ui.js";
 
 function percent(value) {

@@ -2,12 +2,12 @@
 // (GET /cost-optimization), and the budgets with spent / reserved / remaining, where a cap is
 // set or cleared (GET / PUT / DELETE /budgets). The window lives in the hash (?hours=).
 import { api } from "../api.js";
-import { budgetsPanel } from "../budgets_panel.js";
+import { budgetsPanel } from "../budgets-panel.js";
 import { lineChart } from "../charts.js";
 import { field, h, replace, select } from "../dom.js";
 import * as fmt from "../format.js";
 import { savingsCard } from "../savings.js";
-import { usdExact } from "../trace_detail.js";
+import { usdExact } from "../money.js";
 import { card, emptyState, pageHeader, table } from "../ui.js";
 
 const WINDOWS = [

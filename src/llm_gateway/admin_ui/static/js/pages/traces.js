@@ -4,7 +4,8 @@
 import { api } from "../api.js";
 import { field, h, replace, select } from "../dom.js";
 import * as fmt from "../format.js";
-import { renderTrace, statusBadge, totalTokens, usdExact } from "../trace_detail.js";
+import { usdExact } from "../money.js";
+import { renderTrace, statusBadge, totalTokens } from "../trace-detail.js";
 import { card, notifyError, pageHeader, stat, table } from "../ui.js";
 
 const WINDOWS = [

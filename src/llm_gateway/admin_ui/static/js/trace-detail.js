@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { append, h } from "./dom.js";
 import * as fmt from "./format.js";
+import { usdExact } from "./money.js";
 import { timeline } from "./timeline.js";
 import { badge, card, emptyState, pageHeader, table } from "./ui.js";
 
@@ -11,12 +12,6 @@ const STATUS_KINDS = { ok: "ok", error: "bad", refused: "warn", cancelled: "warn
 export function statusBadge(trace) {
   const status = trace.status || (trace.ok ? "ok" : "error");
   return badge(status, STATUS_KINDS[status] || "muted");
-}
-
-// The gateway's exact decimal string, as it gave it (never through a float).
-export function usdExact(value) {
-  if (value === null || value === undefined || value === "") return "—";
-  return h("span", { class: "mono" }, `$${value}`);
 }
 
 export function totalTokens(usage) {

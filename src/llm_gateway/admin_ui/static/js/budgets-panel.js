@@ -3,8 +3,9 @@
 // button per admin scope (DELETE, confirmed). Each write shows the gateway's answer.
 import { api } from "./api.js";
 import { field, h, nextId, replace } from "./dom.js";
+import { clearErrors, errorSlot, showError } from "./field-errors.js";
 import * as fmt from "./format.js";
-import { usdExact } from "./trace_detail.js";
+import { usdExact } from "./money.js";
 import { appliedText, badge, card, confirmDialog, notify, notifyError, table } from "./ui.js";
 
 const REFRESH_MS = 5000;
@@ -73,7 +74,7 @@ function budgetsTable(answer, onEdit, onClear) {
           cleared.add(r.scope); // one clear button per scope, on its first period
           const clear = h("button", { type: "button", class: "button small danger", "aria-label": `Clear admin budget ${r.scope}` }, "Clear");
           clear.addEventListener("click", () => onClear(r.scope));
-          return h("span", { class: "actions" }, edit, " ", clear);
+          return h("span", { class: "budget-actions" }, edit, " ", clear);
         },
       },
     ],
@@ -113,14 +114,9 @@ function budgetForm(suggestions, onSaved) {
     output_cap: inputFor("output_cap", { inputmode: "numeric" }),
     reason: inputFor("reason", { maxlength: "500" }),
   };
-  const errors = Object.fromEntries(Object.keys(inputs).map((name) => [name, h("p", { class: "field-error", id: nextId("error") })]));
+  const slot = errorSlot();
   const result = h("p", { class: "result", role: "status" });
-  const wrap = (label, name, hint) => {
-    const box = field(label, inputs[name], hint);
-    inputs[name].setAttribute("aria-errormessage", errors[name].id);
-    box.append(errors[name]);
-    return box;
-  };
+  const wrap = (label, name, hint) => field(label, inputs[name], hint);
   const form = h(
     "form",
     { class: "budget-form", "aria-label": "Set a budget", novalidate: true },
@@ -142,26 +138,20 @@ function budgetForm(suggestions, onSaved) {
     ),
     h("p", { class: "subtle" }, "Saving replaces every cap of the scope (a period left empty has no cap), on every replica, audited."),
     h("button", { type: "submit", class: "button primary" }, "Set budget"),
+    slot,
     result,
   );
-  const clearErrors = () => {
-    for (const [name, element] of Object.entries(errors)) {
-      element.textContent = "";
-      inputs[name].removeAttribute("aria-invalid");
-    }
-  };
-  const showError = (name, message) => {
-    const target = errors[name] ? name : "scope";
-    errors[target].textContent = message;
-    inputs[target].setAttribute("aria-invalid", "true");
-    inputs[target].focus();
+  // The gateway's message under the form, the field it names (error.param) marked invalid.
+  const fail = (error) => {
+    const control = showError(slot, error, inputs) || inputs.scope;
+    control.focus();
   };
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    clearErrors();
+    clearErrors(form, slot);
     result.textContent = "";
     const scope = inputs.scope.value.trim();
-    if (!scope) return showError("scope", "Enter a scope, e.g. gateway or node:writer.");
+    if (!scope) return fail({ message: "Enter a scope, e.g. gateway or node:writer.", param: "scope" });
     const body = bodyOf(inputs);
     if (!CAP_FIELDS.some((name) => name in body)) {
       const ok = await confirmDialog(`Lift every cap of ${scope}?`, "No cap is filled in: saving lifts every cap of this scope, budgets.yaml's included, until it is cleared.", { confirm: "Lift every cap", danger: true });
@@ -175,13 +165,12 @@ function budgetForm(suggestions, onSaved) {
       notify(text, "success");
       await onSaved();
     } catch (error) {
-      const name = String(error.param || "").split(".").pop().replace(/\[\d+\]$/, "");
-      showError(name, error.describe());
+      fail(error);
       notifyError(error, `Setting the budget ${scope} failed`);
     }
   });
   const edit = (scope, admin) => {
-    clearErrors();
+    clearErrors(form, slot);
     result.textContent = "";
     inputs.scope.value = scope;
     const caps = admin[scope] || {};
