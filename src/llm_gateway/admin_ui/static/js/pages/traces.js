@@ -40,7 +40,7 @@ function filterOf(params) {
 }
 
 // Only what differs from the defaults goes in the hash.
-export function filterQuery(filter) {
+function filterQuery(filter) {
   const params = new URLSearchParams();
   for (const key of FILTER_KEYS) {
     const value = filter[key];
@@ -67,11 +67,17 @@ function windowLabel(hours) {
   return known ? known[1].toLowerCase() : `last ${hours} h`;
 }
 
+// The options plus the hash's value when it is not among them (a node no longer configured, a
+// window typed into the address), so the form always shows the filter in force.
+function withCurrent(options, value, label = value) {
+  const known = options.some((o) => (Array.isArray(o) ? o[0] : o) === value);
+  return value && !known ? [...options, [value, label]] : options;
+}
+
 function filterForm(filter, options, ctx) {
-  const windows = WINDOWS.some(([v]) => Number(v) === Number(filter.hours)) ? WINDOWS : [...WINDOWS, [filter.hours, `Last ${filter.hours} h`]];
-  const hours = select(windows, { value: WINDOWS.find(([v]) => Number(v) === Number(filter.hours))?.[0] ?? filter.hours, name: "hours" });
-  const node = select(options.nodes, { value: filter.node, name: "node", includeBlank: "Every node" });
-  const model = select(options.models, { value: filter.model, name: "model", includeBlank: "Every model" });
+  const hours = select(withCurrent(WINDOWS, filter.hours, `Last ${filter.hours} h`), { value: filter.hours, name: "hours" });
+  const node = select(withCurrent(options.nodes, filter.node), { value: filter.node, name: "node", includeBlank: "Every node" });
+  const model = select(withCurrent(options.models, filter.model), { value: filter.model, name: "model", includeBlank: "Every model" });
   const status = select(STATUSES, { value: filter.status, name: "status" });
   const form = h(
     "form",
