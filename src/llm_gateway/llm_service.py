@@ -16,7 +16,10 @@ With shadow traffic on (``GATEWAY_V2_SHADOW_PERCENTAGE``), a share of the v1 req
 runs through v2 in the background, compared and recorded, never changing the caller's answer.
 
 ``response_metadata["gateway_arm"]`` says which path answered; the ledger row and the trace of
-the request record it too (``arm``). docs/langchain.md has the table.
+the request record it too (``arm``). With ``GATEWAY_URL`` set, v1 still goes direct, and its
+record is reported to that gateway afterwards, in the background
+(:mod:`llm_gateway.rollout.v1_reporter`), so the served gateway's ledger holds both arms.
+docs/langchain.md has the table.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from llm_gateway.rollout import choose_arm
 from llm_gateway.rollout.flags import RolloutFlags
 from llm_gateway.rollout.remote_flags import remote_flags
 from llm_gateway.rollout.shadow_backend import with_shadow
+from llm_gateway.rollout.v1_reporter import v1_reporter
 
 PURPOSE_NODES: dict[str, str] = {
     "writing": "writer",
@@ -67,14 +71,17 @@ class LegacyChatModel(GatewayChatModel):
     def _backend(self) -> Backend:
         key = self.user or self.session_id or self.trace_id
         live: RolloutFlags | None
+        secret = self.api_key.get_secret_value() if self.api_key else None
         if self.gateway_url:  # a remote gateway: its live flags, followed in the background
-            secret = self.api_key.get_secret_value() if self.api_key else None
             live = remote_flags(self.gateway_url, secret).current()
         else:
             flags = getattr(self._gateway, "flags", None)
             live = flags.current() if flags is not None else None
         if choose_arm(self.purpose, key, node=self.node_name, flags=live) == "v1":
-            v1 = DirectProviderBackend(self.legacy_model, self._gateway)
+            # Remote: v1 stays direct (the rollback path must not need the gateway); its record
+            # is reported to that gateway afterwards, in the background.
+            reporter = v1_reporter(self.gateway_url, secret) if self.gateway_url else None
+            v1 = DirectProviderBackend(self.legacy_model, self._gateway, reporter=reporter)
             return with_shadow(v1, node=self.node_name, purpose=self.purpose)
         return ArmBackend(super()._backend(), "v2")
 

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     GATEWAY_ROLLOUT_GUARD_INTERVAL_S: float = Field(default=30.0, ge=0.05, le=3600)
     # How often a legacy client on a remote gateway (GATEWAY_URL) reads its live flags
     GATEWAY_ROLLOUT_POLL_S: float = Field(default=1.0, ge=0.05, le=300)
+    # Its v1 calls' records, reported to that gateway: queued at most, flushed at exit for
+    GATEWAY_V1_REPORT_QUEUE_MAX: int = Field(default=10_000, ge=10, le=1_000_000)
+    GATEWAY_V1_REPORT_EXIT_S: float = Field(default=5.0, ge=0, le=300)
 
     # Where things live
     GATEWAY_CONFIG_DIR: Path | None = Field(

@@ -1,7 +1,9 @@
 """The legacy (v1) path: one named model, straight to its provider — no selection, no fallback,
 no retries, no budgets — which is what code calling a hard-coded model did before the gateway.
 Each request leaves a ledger row (``arm`` ``v1``) and a trace
-(:mod:`llm_gateway.rollout.v1_record`), so the rollout compares v1 and v2 from records. The
+(:mod:`llm_gateway.rollout.v1_record`), so the rollout compares v1 and v2 from records — in the
+process's gateway, or, given a ``reporter`` (a shim whose gateway is remote), in that gateway's
+records, reported in the background after the request. The
 provider is the one the catalogue names for that model (``model_policies.yaml``), with its keys
 and connection pool from the process's gateway, so v1 and v2 reach the same upstream and differ
 only in what the gateway adds.
@@ -33,6 +35,7 @@ from llm_gateway.tokens import estimate_output_tokens
 
 if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
+    from llm_gateway.rollout.v1_reporter import V1Reporter
 
 
 class DirectProviderBackend:
@@ -40,9 +43,16 @@ class DirectProviderBackend:
 
     arm = "v1"
 
-    def __init__(self, model_name: str, gateway: LLMGateway | None = None) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        gateway: LLMGateway | None = None,
+        *,
+        reporter: V1Reporter | None = None,
+    ) -> None:
         self.model_name = model_name
         self._gateway = gateway
+        self.reporter = reporter
 
     @property
     def gateway(self) -> LLMGateway:
@@ -107,10 +117,13 @@ class DirectProviderBackend:
         started = time.monotonic()
         usage: Usage | None = None
         error: BaseException | None = None
+        ttft_ms: float | None = None
         source = provider.stream(self._request(policy, body, trace)).__aiter__()
         try:
             async for chunk in source:
                 usage = chunk.usage or usage
+                if ttft_ms is None:
+                    ttft_ms = (time.monotonic() - started) * 1000
                 yield chunk.data, meta
         except BaseException as exc:
             error = exc
@@ -119,7 +132,7 @@ class DirectProviderBackend:
             closer = getattr(source, "aclose", None)
             if closer is not None:
                 await closer()
-            self._record(context, policy, trace, started, usage, error, stream=True)
+            self._record(context, policy, trace, started, usage, error, stream=True, ttft=ttft_ms)
 
     def _record(
         self,
@@ -131,6 +144,7 @@ class DirectProviderBackend:
         error: BaseException | None,
         *,
         stream: bool,
+        ttft: float | None = None,
     ) -> Any:
         cancelled = isinstance(error, GeneratorExit | asyncio.CancelledError)
         return record_v1(
@@ -144,6 +158,8 @@ class DirectProviderBackend:
             error=None if cancelled else error,
             stream=stream,
             status="cancelled" if cancelled else None,
+            ttft_ms=ttft,
+            reporter=self.reporter,
         )
 
     async def aclose(self) -> None:

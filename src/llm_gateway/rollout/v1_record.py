@@ -4,11 +4,17 @@ v1 stays what it was — the named model, direct, no selection or fallback — b
 now leaves the same evidence a gateway request does: a ledger row (``arm`` ``v1``, the node of
 its purpose, the exact model, its cost, status and latency) through the gateway's record writer,
 and a trace through its tracer (sampled alike; failures always kept).
+
+A shim in another process than its gateway (``GATEWAY_URL`` set) hands the row to a
+:class:`~llm_gateway.rollout.v1_reporter.V1Reporter` instead, which reports it to that gateway
+in the background (the gateway then writes the ledger row and the trace): the served gateway's
+records hold every v1 call, wherever it was made.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
@@ -20,6 +26,50 @@ from llm_gateway.storage.records import LedgerRow, utc_from_timestamp
 
 if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
+    from llm_gateway.rollout.v1_reporter import V1Reporter
+
+
+@dataclass(frozen=True, slots=True)
+class V1Call:
+    """What one v1 request did, as it ended."""
+
+    node: str
+    policy: ModelPolicy
+    trace_id: str
+    user: str | None
+    usage: Usage | None
+    cost: CostBreakdown
+    status: str
+    error_type: str | None
+    duration_ms: float
+    ttft_ms: float | None
+    stream: bool
+
+    def row(self, node_label: str) -> LedgerRow:
+        usage = self.usage
+        return LedgerRow(
+            id=new_trace_id(),
+            at=utc_from_timestamp(time.time()),
+            trace_id=self.trace_id,
+            node=node_label,
+            user_id=self.user[:128] if self.user else None,
+            arm="v1",
+            requested_model=self.policy.logical_id,
+            model=self.policy.logical_id,
+            provider=self.policy.provider,
+            attempts=1,
+            status=self.status,
+            error_type=self.error_type,
+            input_tokens=usage.prompt_tokens if usage else 0,
+            output_tokens=usage.completion_tokens if usage else 0,
+            cached_tokens=usage.cached_prompt_tokens if usage else 0,
+            reasoning_tokens=usage.reasoning_tokens if usage else 0,
+            cost_usd=self.cost.total,
+            cost_source=self.cost.source,
+            latency_ms=round(self.duration_ms, 3),
+            ttft_ms=round(self.ttft_ms, 3) if self.ttft_ms is not None else None,
+            stream=self.stream,
+        )
 
 
 def record_v1(
@@ -34,78 +84,63 @@ def record_v1(
     error: BaseException | None,
     stream: bool,
     status: str | None = None,
+    ttft_ms: float | None = None,
+    reporter: V1Reporter | None = None,
 ) -> CostBreakdown:
-    """Write the request's ledger row and trace; return its cost (zero for a failure)."""
+    """Write the request's ledger row and trace — or, given a ``reporter``, hand the row to it
+    for its remote gateway (O(1), no I/O); return the request's cost (zero for a failure)."""
     cost = compute_cost(usage, policy) if error is None else ZERO_COST
-    duration_ms = (time.monotonic() - started_at) * 1000
-    status = status or ("ok" if error is None else "error")
-    error_type = _error_kind(error) if error is not None else None
+    call = V1Call(
+        node=node,
+        policy=policy,
+        trace_id=trace_id,
+        user=user,
+        usage=usage,
+        cost=cost,
+        status=status or ("ok" if error is None else "error"),
+        error_type=_error_kind(error) if error is not None else None,
+        duration_ms=(time.monotonic() - started_at) * 1000,
+        ttft_ms=ttft_ms,
+        stream=stream,
+    )
+    if reporter is not None:  # the remote gateway labels the node with its own catalogue
+        reporter.offer(call.row(node), node=node)
+        return cost
     label = gateway.registry.catalog.node_label(node)
     gateway.tracer.record(
         trace_id=trace_id,
-        duration_ms=duration_ms,
+        duration_ms=call.duration_ms,
         ok=error is None,
         model=policy.logical_id,
         node=label,
         cost=cost.total,
-        detail=lambda: _trace(
-            label, policy, trace_id, usage, cost, status, error_type, duration_ms
-        ),
+        detail=lambda: v1_trace(call, label, new_trace_id()),
     )
     if gateway.records is not None:
-        gateway._write_row(
-            LedgerRow(
-                id=new_trace_id(),
-                at=utc_from_timestamp(time.time()),
-                trace_id=trace_id,
-                node=label,
-                user_id=user[:128] if user else None,
-                arm="v1",
-                requested_model=policy.logical_id,
-                model=policy.logical_id,
-                provider=policy.provider,
-                attempts=1,
-                status=status,
-                error_type=error_type,
-                input_tokens=usage.prompt_tokens if usage else 0,
-                output_tokens=usage.completion_tokens if usage else 0,
-                cached_tokens=usage.cached_prompt_tokens if usage else 0,
-                reasoning_tokens=usage.reasoning_tokens if usage else 0,
-                cost_usd=cost.total,
-                cost_source=cost.source,
-                latency_ms=round(duration_ms, 3),
-                stream=stream,
-            )
-        )
+        gateway._write_row(call.row(label))
     return cost
 
 
-def _trace(
-    node: str,
-    policy: ModelPolicy,
-    trace_id: str,
-    usage: Usage | None,
-    cost: CostBreakdown,
-    status: str,
-    error_type: str | None,
-    duration_ms: float,
-) -> dict[str, Any]:
+def v1_trace(call: V1Call, node_label: str, request_id: str) -> dict[str, Any]:
+    """The trace of a v1 request (the tracer renders and samples it)."""
+    policy = call.policy
     return {
-        "trace_id": trace_id,
-        "request_id": new_trace_id(),
-        "ok": status == "ok",
-        "status": status,
-        "node_name": node,
+        "trace_id": call.trace_id,
+        "request_id": request_id,
+        "ok": call.status == "ok",
+        "status": call.status,
+        "node_name": node_label,
         "arm": "v1",
         "requested_model": policy.logical_id,
         "selected_model": policy.logical_id,
         "model": policy.logical_id,
         "provider": policy.provider,
         "provider_model_id": policy.provider_model_id,
-        "duration_ms": round(duration_ms, 3),
-        "usage": usage,
-        "cost": cost,
-        "error": error_type,
+        "duration_ms": round(call.duration_ms, 3),
+        "ttft_ms": round(call.ttft_ms, 3) if call.ttft_ms is not None else None,
+        "usage": call.usage,
+        "cost": call.cost,
+        "error": call.error_type,
     }
 
 

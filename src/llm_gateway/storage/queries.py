@@ -271,11 +271,21 @@ async def iter_ledger(
             return
 
 
+async def ledger_ids_stored(store: RecordStore, ids: list[str]) -> set[str]:
+    """Which of ``ids`` the ledger has (by id alone: the primary key's leading column)."""
+    if not ids:
+        return set()
+    query = select(ledger.c.id).where(ledger.c.id.in_(ids))
+    async with store.engine.connect() as connection:
+        return {str(row_id) for (row_id,) in await connection.execute(query)}
+
+
 __all__ = [
     "LEDGER_COLUMNS",
     "get_trace",
     "iter_ledger",
     "ledger_count",
+    "ledger_ids_stored",
     "ledger_page",
     "list_traces",
     "model_observations",
