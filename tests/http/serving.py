@@ -29,12 +29,17 @@ class ServedHttpProtocol(GatewayHttpProtocol):
 
 @contextmanager
 def serve(
-    app: Any, *, graceful_s: float = 2.0, http: type[GatewayHttpProtocol] = ServedHttpProtocol
+    app: Any,
+    *,
+    graceful_s: float = 2.0,
+    http: type[GatewayHttpProtocol] = ServedHttpProtocol,
+    port: int = 0,
 ) -> Iterator[tuple[str, uvicorn.Server]]:
-    """Yield ``(base_url, server)`` while the app is served; stop and join on exit."""
+    """Yield ``(base_url, server)`` while the app is served (on ``port``, else an ephemeral
+    one); stop and join on exit."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,

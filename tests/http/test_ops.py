@@ -66,6 +66,7 @@ EXPECTED_OPERATIONS = {
     ("post", "/v1/chat/completions"),
     ("get", "/v1/models"),
     ("get", "/v1/rollout"),
+    ("post", "/v1/rollout/records"),
     ("get", "/api/admin/gateway/metrics"),
     ("get", "/api/admin/gateway/ledger"),
     ("get", "/api/admin/gateway/spend"),

@@ -284,7 +284,7 @@ def _error_of(answer: httpx.Response) -> dict[str, Any]:
 
 def _next_backoff(current: float, ceiling: float) -> float:
     """Double, from :data:`FIRST_BACKOFF_S` up to ``ceiling``, with ±20 % jitter."""
-    base = FIRST_BACKOFF_S if current <= 0 else min(ceiling, current * 2)
+    base = min(FIRST_BACKOFF_S, ceiling) if current <= 0 else min(ceiling, current * 2)
     return base * random.uniform(0.8, 1.2)
 
 
