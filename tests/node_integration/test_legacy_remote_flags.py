@@ -15,6 +15,7 @@ from tests.http.conftest import AUTH
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.llm_service import get_llm_client
 from llm_gateway.rollout.remote_flags import forget_remote_flags
+from llm_gateway.rollout.v1_reporter import close_v1_reporters
 from llm_gateway.simulator.testing import SimulatorHandle
 
 FLAGS = "/api/admin/gateway/flags"
@@ -25,6 +26,7 @@ def remote(served_gateway: str, process_gateway: LLMGateway) -> Iterator[str]:
     # process_gateway: this process's own gateway, whose providers the v1 path calls directly
     forget_remote_flags()
     yield served_gateway
+    close_v1_reporters(5)  # the v1 calls' records, reported while the gateway still serves
     forget_remote_flags()
 
 

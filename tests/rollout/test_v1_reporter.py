@@ -148,3 +148,17 @@ def test_close_is_bounded_while_the_gateway_does_not_answer(
     assert left == 1
     assert time.monotonic() - started < 2.0
     assert any("1 v1 records were not delivered" in r.getMessage() for r in caplog.records)
+
+
+def test_a_full_queue_does_not_turn_an_outage_into_a_stream_of_retries(
+    reporters: list[V1Reporter],
+) -> None:
+    reporter = V1Reporter(f"http://127.0.0.1:{free_port()}", None, batch=5, max_queue=50)
+    reporters.append(reporter)
+    started = time.monotonic()
+    while time.monotonic() - started < 1.5:  # a record every 10 ms: a full batch every 50 ms
+        reporter.offer(v1_row(), node="formatter")
+        time.sleep(0.01)
+    # Backoff 0.5 s, then 1 s: a handful of attempts, not one per full batch.
+    assert 1 <= reporter.stats.failures <= 4
+    assert reporter.stats.dropped > 0 and reporter.pending <= 50 + 5

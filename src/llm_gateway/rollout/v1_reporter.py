@@ -141,13 +141,7 @@ class V1Reporter:
         backoff = 0.0
         with httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(5.0, connect=2.0)) as http:
             while True:
-                closing = self._closing.is_set()
-                if not closing or backoff:
-                    wait = backoff or self._interval_s
-                    if closing:
-                        wait = min(wait, max(0.0, self._deadline - time.monotonic()))
-                    self._wake.wait(wait)
-                    self._wake.clear()
+                self._pause(backoff)
                 if self._closing.is_set() and time.monotonic() >= self._deadline:
                     return
                 batch = self._take()
@@ -155,11 +149,26 @@ class V1Reporter:
                     if self._closing.is_set():
                         return
                     continue
-                if self._deliver(http, batch):
+                leftover = self._deliver(http, batch)
+                if leftover is None:
                     backoff = 0.0
                 else:
-                    self._put_back(batch)
+                    self._put_back(leftover)
                     backoff = _next_backoff(backoff, self._max_backoff_s)
+
+    def _pause(self, backoff: float) -> None:
+        """Until the next send: the interval (cut short by a full batch, or by closing), or
+        after a failure the backoff (cut short by closing only, so a full queue does not turn an
+        outage into a stream of retries); closing, no pause but the backoff, within the bound."""
+        if self._closing.is_set():
+            if backoff:
+                time.sleep(min(backoff, max(0.0, self._deadline - time.monotonic())))
+            return
+        if backoff:
+            self._closing.wait(backoff)
+            return
+        self._wake.wait(self._interval_s)
+        self._wake.clear()
 
     def _take(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -188,9 +197,11 @@ class V1Reporter:
         self.stats.dropped += dropped
         return first
 
-    def _deliver(self, http: httpx.Client, batch: list[dict[str, Any]]) -> bool:
-        """POST ``batch`` until the gateway took it (True) or cannot now (False: retry it all).
-        Records the gateway refuses are dropped on the way."""
+    def _deliver(
+        self, http: httpx.Client, batch: list[dict[str, Any]]
+    ) -> list[dict[str, Any]] | None:
+        """POST ``batch`` until the gateway took it (None), or cannot now: then the records to
+        send again. Records the gateway refuses are dropped on the way."""
         while batch:
             timeout = 5.0
             if self._closing.is_set():
@@ -200,17 +211,19 @@ class V1Reporter:
                     RECORDS_PATH, json={"records": batch}, headers=self._headers, timeout=timeout
                 )
             except httpx.HTTPError as exc:
-                return self._failed(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc))
+                self._failed(f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc))
+                return batch
             status = answer.status_code
             if status == 200:
                 self._taken(answer, len(batch))
-                return True
+                return None
             if status >= 500 or status in _RETRIED:
-                return self._failed(f"HTTP {status} from {RECORDS_PATH}")
+                self._failed(f"HTTP {status} from {RECORDS_PATH}")
+                return batch
             batch = self._refused(answer, batch)
         with self._lock:
             self._in_flight = 0
-        return True
+        return None
 
     def _taken(self, answer: httpx.Response, count: int) -> None:
         try:
@@ -231,7 +244,7 @@ class V1Reporter:
             )
             self._outage = None
 
-    def _failed(self, reason: str) -> bool:
+    def _failed(self, reason: str) -> None:
         self.stats.failures += 1
         if self._outage is None:
             logger.warning(
@@ -241,7 +254,6 @@ class V1Reporter:
                 self._max_queue,
             )
             self._outage = reason
-        return False
 
     def _refused(self, answer: httpx.Response, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The rest of ``batch`` to send again after a refusal: without the one record a 422
