@@ -193,3 +193,29 @@ async def test_without_a_record_store_records_count_in_memory(tmp_path: Path) ->
     assert again.json() == {"accepted": 0, "duplicates": 1}
     assert metrics["request_count"] == 1
     assert metrics["model_distribution"] == {"gemini-2.5-flash": 1}
+
+
+async def test_on_postgresql_a_record_is_stored_once_across_replicas(
+    tmp_path: Path, pg_url: str
+) -> None:
+    once = record(at=(datetime.now(UTC) - timedelta(days=40)).isoformat())  # an older partition
+    settings = make_settings(
+        tmp_path,
+        DATABASE_URL=pg_url,
+        GATEWAY_DB_AUTO_MIGRATE=True,
+        GATEWAY_LEDGER_SPOOL_DIR=str(tmp_path / "spool"),
+    )
+    async with running_app(settings) as (_app, first):
+        taken = await first.post(RECORDS_PATH, json={"records": [once]})
+        await ledger(first)  # committed
+    other = make_settings(
+        tmp_path / "b", DATABASE_URL=pg_url, GATEWAY_LEDGER_SPOOL_DIR=str(tmp_path / "b-spool")
+    )
+    async with running_app(other) as (app, second):
+        again = await second.post(RECORDS_PATH, json={"records": [once, record()]})
+        rows = (await second.get(f"{LEDGER}?from=2000-01-01")).json()["rows"]
+        evidence = await arm_evidence(app.state.llm_gateway.records.store, 3600 * 24 * 60)
+    assert taken.json() == {"accepted": 1, "duplicates": 0}
+    assert again.json() == {"accepted": 1, "duplicates": 1}
+    assert len(rows) == 2 and [r["id"] for r in rows].count(once["id"]) == 1
+    assert evidence["v1"].requests == 2
