@@ -221,6 +221,8 @@ class V1Reporter:
                 self._failed(f"HTTP {status} from {RECORDS_PATH}")
                 return batch
             batch = self._refused(answer, batch)
+            with self._lock:
+                self._in_flight = len(batch)
         with self._lock:
             self._in_flight = 0
         return None
