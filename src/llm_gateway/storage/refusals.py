@@ -9,12 +9,20 @@ are handed back with the database's reason (the writer keeps them in the spool's
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from llm_gateway.storage.store import reason
+
+if TYPE_CHECKING:
+    from llm_gateway.storage.records import LedgerRow
+    from llm_gateway.storage.spool import Spool
+
+logger = logging.getLogger("llm_gateway.storage")
 
 _T = TypeVar("_T")
 
@@ -51,3 +59,25 @@ async def insert_isolating(
     middle = len(items) // 2
     refused = await insert_isolating(insert, items[:middle])
     return refused + await insert_isolating(insert, items[middle:])
+
+
+async def keep_refused(
+    spool: Spool,
+    store: str,
+    refused: list[tuple[LedgerRow, str]],
+    unreadable: list[dict[str, Any]],
+) -> int:
+    """Keep the rows the database refused, or that cannot be read back, out of the way of the
+    others: in the spool's ``rejected/`` folder, said loudly. Returns how many were kept."""
+    kept = [row.to_json() for row, _ in refused] + unreadable
+    path = await asyncio.to_thread(spool.reject, kept)
+    logger.error(
+        "record store %s refused %d ledger rows (%s): kept in %s; once the cause is fixed, "
+        "move the file into %s to deliver them",
+        store,
+        len(kept),
+        refused[0][1] if refused else "not a ledger row",
+        path,
+        spool.directory,
+    )
+    return len(kept)

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from llm_gateway.storage.records import LedgerRow, TraceRecord
-from llm_gateway.storage.refusals import insert_isolating
+from llm_gateway.storage.refusals import insert_isolating, keep_refused
 from llm_gateway.storage.shadow_rows import ComparisonQueue
 from llm_gateway.storage.spool import Spool, SpoolFile
 from llm_gateway.storage.store import RecordStore
@@ -346,7 +346,8 @@ class RecordWriter:
                 self._outage(exc)
                 return False
             if refused or unreadable:
-                await self._reject(refused, unreadable)
+                kept = await keep_refused(self.spool, self.store.description, refused, unreadable)
+                self.stats.rows_rejected += kept
             files: list[SpoolFile] = []
             for batch in group:
                 oldest = self._unacked.popleft()  # only deliveries pop, one at a time
@@ -392,24 +393,6 @@ class RecordWriter:
             await self.comparisons.deliver(self.store)
         except _DB_ERRORS as exc:  # put back (bounded) by the queue; retried with the rest
             self._outage(exc)
-
-    async def _reject(
-        self, refused: list[tuple[LedgerRow, str]], unreadable: list[dict[str, Any]]
-    ) -> None:
-        """Keep the rows the database refused, or that cannot be read back, out of the way of
-        the others: in the spool's ``rejected/`` folder, said loudly, counted."""
-        kept = [row.to_json() for row, _ in refused] + unreadable
-        path = await asyncio.to_thread(self.spool.reject, kept)
-        self.stats.rows_rejected += len(kept)
-        logger.error(
-            "record store %s refused %d ledger rows (%s): kept in %s; once the cause is fixed, "
-            "move the file into %s to deliver them",
-            self.store.description,
-            len(kept),
-            refused[0][1] if refused else "not a ledger row",
-            path,
-            self.spool.directory,
-        )
 
     def _outage(self, exc: BaseException) -> None:
         self._next_retry = time.monotonic() + self._retry_s
