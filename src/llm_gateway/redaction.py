@@ -183,10 +183,35 @@ def install_log_redaction() -> None:
 
 
 def _redact_record(record: logging.LogRecord) -> None:
+    """Mask ``record`` in place. A record with nothing secret in it keeps its ``msg`` and
+    ``args`` as they came: formatters read them (uvicorn's access log unpacks its five args).
+    One with a secret gets each string argument masked, its arguments kept as long as they
+    still format; otherwise it is flattened to the masked message (``args`` None)."""
     try:
         message = record.getMessage()
     except Exception:  # a malformed format string: leave it to logging to report
         return
-    record.msg, record.args = redact(message), None
+    masked = redact(message)
+    if masked != message:
+        _mask_message(record, masked)
     if record.exc_info and record.exc_info[1] is not None:
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+
+
+def _mask_message(record: logging.LogRecord, masked: str) -> None:
+    args = record.args
+    if isinstance(args, tuple) and isinstance(record.msg, str):
+        record.msg, record.args = redact(record.msg), tuple(_masked_arg(a) for a in args)
+        try:
+            if redact(record.getMessage()) == record.getMessage():
+                return
+        except Exception:  # a masked argument no longer fits its placeholder
+            pass
+    record.msg, record.args = masked, None
+
+
+def _masked_arg(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    text = str(value)
+    return redact(text) if redact(text) != text else value
