@@ -82,7 +82,9 @@ class LegacyChatModel(GatewayChatModel):
             # is reported to that gateway afterwards, in the background.
             reporter = v1_reporter(self.gateway_url, secret) if self.gateway_url else None
             v1 = DirectProviderBackend(self.legacy_model, self._gateway, reporter=reporter)
-            return with_shadow(v1, node=self.node_name, purpose=self.purpose)
+            # Remote: the shadow share is the gateway's too (an admin's, or its rollback's 0).
+            share = live.shadow_percentage if self.gateway_url and live is not None else None
+            return with_shadow(v1, node=self.node_name, purpose=self.purpose, percentage=share)
         return ArmBackend(super()._backend(), "v2")
 
 

@@ -1,7 +1,7 @@
 """A legacy client in another process than the gateway (``GATEWAY_URL`` set) follows the
 gateway's live rollout flags: an admin's ``PUT /flags`` turns its next requests to v2 and the
-emergency rollback turns them back to v1, within its poll interval, without a restart; and
-``GET /v1/rollout`` says what is in force."""
+emergency rollback turns them back to v1, within its poll interval, without a restart; its
+shadow share is the gateway's too; and ``GET /v1/rollout`` says what is in force."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from tests.http.conftest import AUTH
 
 from llm_gateway.gateway import LLMGateway
 from llm_gateway.llm_service import get_llm_client
+from llm_gateway.node_integration.loop_thread import background_loop
 from llm_gateway.rollout.remote_flags import forget_remote_flags
+from llm_gateway.rollout.shadow import shadow_runner
 from llm_gateway.rollout.v1_reporter import close_v1_reporters
+from llm_gateway.settings import reset_settings_cache
 from llm_gateway.simulator.testing import SimulatorHandle
 
 FLAGS = "/api/admin/gateway/flags"
@@ -73,3 +76,56 @@ def test_a_remote_legacy_client_follows_the_gateways_flags(
     assert rollback.status_code == 200, rollback.text
     _arm_within(client, "v1")
     assert httpx.get(f"{remote}/v1/rollout", timeout=10).json()["v2_enabled"] is False
+
+
+def _shadowed(client: object, gateway: LLMGateway) -> bool:
+    """One call; True when it was shadowed (a comparison row made in this process)."""
+    runner = shadow_runner(gateway)
+    before = len(runner.recent)
+    answer = client.invoke("hi")  # type: ignore[attr-defined]
+    assert answer.response_metadata["gateway_arm"] == "v1"
+    background_loop().run(runner.drain(timeout_s=10))
+    return len(runner.recent) > before
+
+
+def _shadowed_within(client: object, gateway: LLMGateway, wanted: bool) -> None:
+    deadline = time.monotonic() + 5.0
+    while _shadowed(client, gateway) is not wanted:
+        assert time.monotonic() < deadline, f"shadowing still not {wanted}"
+        time.sleep(0.1)
+
+
+def test_a_remote_legacy_client_takes_its_shadow_share_from_the_gateway(
+    remote: str,
+    process_gateway: LLMGateway,
+    module_simulator: SimulatorHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The share of v1 calls shadowed is the served gateway's live ``shadow_percentage``: an
+    admin's PUT starts it, the emergency rollback stops it, whatever this process's own
+    ``GATEWAY_V2_SHADOW_PERCENTAGE`` says."""
+    monkeypatch.setenv("GATEWAY_V2_SHADOW_PERCENTAGE", "100")
+    reset_settings_cache()
+    try:
+        client = get_llm_client("formatting", "gemini-2.5-flash", gateway_url=remote, user="u-9")
+        assert not _shadowed(client, process_gateway)  # the gateway's share: 0
+
+        put = httpx.put(f"{remote}{FLAGS}", json={"shadow_percentage": 100}, headers=AUTH)
+        assert put.status_code == 200, put.text
+        _shadowed_within(client, process_gateway, True)
+        row = shadow_runner(process_gateway).recent[-1]
+        assert (row.node, row.v1_model, row.v1_ok, row.v2_ok) == (
+            "formatter",
+            "gemini-2.5-flash",
+            True,
+            True,
+        )
+
+        rollback = httpx.post(f"{remote}{FLAGS}/rollback", json={"reason": "t"}, headers=AUTH)
+        assert rollback.status_code == 200, rollback.text
+        _shadowed_within(client, process_gateway, False)
+        assert not _shadowed(client, process_gateway)
+    finally:
+        httpx.put(f"{remote}{FLAGS}", json={"pinned": False, "shadow_percentage": 0}, headers=AUTH)
+        monkeypatch.undo()
+        reset_settings_cache()

@@ -17,7 +17,7 @@ from llm_gateway.errors import GatewayError
 from llm_gateway.node_integration.backends import Backend, CallContext, Completion, StreamMeta
 from llm_gateway.providers.base import Usage
 from llm_gateway.rollout.shadow import V1Outcome, shadow_runner
-from llm_gateway.rollout.shadow_budget import shadow_percentage
+from llm_gateway.rollout.shadow_budget import in_shadow_share, shadow_percentage
 from llm_gateway.rollout.shadow_text import output_text, stream_text
 from llm_gateway.settings import get_settings
 
@@ -31,14 +31,29 @@ class ShadowingBackend:
 
     arm = "v1"
 
-    def __init__(self, v1: Backend, gateway: LLMGateway, *, node: str, purpose: str) -> None:
+    def __init__(
+        self,
+        v1: Backend,
+        gateway: LLMGateway,
+        *,
+        node: str,
+        purpose: str,
+        percentage: int | None = None,
+    ) -> None:
         self._v1 = v1
         self._node = node
         self._purpose = purpose
+        self._percentage = percentage  # None: the runner's (this process's flags and settings)
         self.runner = shadow_runner(gateway)
 
+    def _wants(self, context: CallContext) -> bool:
+        key = context.user or context.trace_id
+        if self._percentage is None:
+            return self.runner.wants(key)
+        return in_shadow_share(key, self._percentage)
+
     async def complete(self, body: dict[str, Any], context: CallContext) -> Completion:
-        if not self.runner.wants(context.user or context.trace_id):
+        if not self._wants(context):
             return await self._v1.complete(body, context)
         started = time.monotonic()
         try:
@@ -57,7 +72,7 @@ class ShadowingBackend:
     ) -> AsyncIterator[tuple[dict[str, Any], StreamMeta]]:
         source = self._v1.stream(body, context)
         try:
-            if not self.runner.wants(context.user or context.trace_id):
+            if not self._wants(context):
                 async for item in source:
                     yield item
             else:
@@ -126,9 +141,14 @@ class ShadowingBackend:
         await self._v1.aclose()
 
 
-def with_shadow(v1: DirectProviderBackend, *, node: str, purpose: str) -> Backend:
+def with_shadow(
+    v1: DirectProviderBackend, *, node: str, purpose: str, percentage: int | None = None
+) -> Backend:
     """``v1``, shadowed through v2 (the gateway, ``node``) when shadow traffic is on; ``v1``
-    itself when it is off (nothing added to the request path)."""
-    if shadow_percentage(get_settings(), v1.gateway) <= 0:
+    itself when it is off (nothing added to the request path). ``percentage``: the share in
+    force when it is not this process's (a legacy client of a remote gateway follows that
+    gateway's live flags); None: this process's (:func:`shadow_percentage`)."""
+    share = shadow_percentage(get_settings(), v1.gateway) if percentage is None else percentage
+    if share <= 0:
         return v1
-    return ShadowingBackend(v1, v1.gateway, node=node, purpose=purpose)
+    return ShadowingBackend(v1, v1.gateway, node=node, purpose=purpose, percentage=percentage)
