@@ -66,3 +66,26 @@ def test_select_invalid_input_exits_1() -> None:
     assert json.loads(out)["error"]["code"] == "unknown_capability"
     code, out = _select("-n", "writer", "--model", "gpt-5")
     assert code == 1 and "unknown model 'gpt-5'" in out
+
+
+def test_the_first_reason_says_what_the_strategy_ranked_by() -> None:
+    """cost_optimized ranks by cost before score, quality_optimized by quality x reliability:
+    the reason names that, not a "best score" another model may beat."""
+    for node, strategy, wording, key in (
+        ("formatter", "cost_optimized", "cheapest of", "expected_cost_usd"),
+        ("evaluator", "quality_optimized", "highest quality x reliability of", None),
+        ("writer", "balanced", "best balanced score", "total"),
+    ):
+        code, out = _select("-n", node, "--strategy", strategy, "--json")
+        assert code == 0
+        data = json.loads(out)
+        chosen = data["selected_model"]
+        assert data["reasons"][0].startswith(f"{chosen}: {wording}"), data["reasons"][0]
+        scores = data["scores"]
+        if key == "expected_cost_usd":
+            assert float(scores[chosen][key]) == min(float(s[key]) for s in scores.values())
+        elif key == "total":
+            assert scores[chosen][key] == max(s[key] for s in scores.values())
+        else:
+            quality = {m: s["quality"] * s["reliability"] for m, s in scores.items()}
+            assert quality[chosen] == max(quality.values())

@@ -158,11 +158,21 @@ def _chain_reasons(
 
 
 def _score_reason(model: str, top: ScoreBreakdown, strategy: SelectionStrategy, n: int) -> str:
+    """Why the ranking put ``model`` first, in the terms of the strategy's ranking: the two
+    lexicographic strategies rank by cost, or by quality x reliability, before the score."""
     basis = "observed" if top.observed else "declared"
-    return (
-        f"{model}: best {strategy.value} score {top.total:.3f} of {n} eligible "
-        f"(expected ${top.expected_cost:.6f}/request, ~{top.latency_ms:.0f} ms {basis})"
-    )
+    expected = f"expected ${top.expected_cost:.6f}/request, ~{top.latency_ms:.0f} ms {basis}"
+    if strategy is SelectionStrategy.COST_OPTIMIZED:
+        return (
+            f"{model}: cheapest of {n} eligible, {strategy.value} "
+            f"({expected}; score {top.total:.3f})"
+        )
+    if strategy is SelectionStrategy.QUALITY_OPTIMIZED:
+        return (
+            f"{model}: highest quality x reliability of {n} eligible, {strategy.value} "
+            f"({top.quality:.2f} x {top.reliability:.2f}; {expected}; score {top.total:.3f})"
+        )
+    return f"{model}: best {strategy.value} score {top.total:.3f} of {n} eligible ({expected})"
 
 
 def _pinned_primary(
