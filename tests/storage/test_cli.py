@@ -127,10 +127,19 @@ def test_reading_an_unmigrated_store_names_the_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path}/never.sqlite3"
-    for args in (("traces",), ("metrics",), ("ledger", "export", "--from", "2026-11-01")):
+    reads = (
+        ("traces",),
+        ("metrics",),
+        ("ledger", "export", "--from", "2026-11-01"),
+        ("cost-report",),
+    )
+    for args in reads:
         result = invoke(monkeypatch, url, *args)
         assert result.exit_code == 1, result.output
         assert "run `llm-gateway db upgrade`" in result.stderr
+        # a file that is not there: nothing was recorded there, rather than a schema to fix
+        assert f"{tmp_path}/never.sqlite3 does not exist" in result.stderr
+        assert "set DATABASE_URL to the served gateway's" in result.stderr
     assert not (tmp_path / "never.sqlite3").exists()  # reading never creates the file
 
 

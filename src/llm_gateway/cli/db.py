@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
@@ -80,9 +81,26 @@ def _current_or_exit(url: str) -> str | None:
         fail(str(exc))
 
 
+def _missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite store whose file does not exist (None: any other store)."""
+    parsed = parse_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if Path(database).exists() else database
+
+
 def read_store(url: str, work: Callable[[RecordStore], Awaitable[T]]) -> T:
     """``work(store)`` on the record store at ``url`` (opened, then closed); exit 1 with one
     line when the store has not the schema this gateway reads, or cannot be read."""
+    missing = _missing_sqlite_file(url)
+    if missing is not None:
+        fail(
+            f"no record store at {shown(url)}: {missing} does not exist, so nothing has been "
+            "recorded there (a relative path is read from the working directory); set "
+            "DATABASE_URL to the served gateway's, or run `llm-gateway db upgrade` to create "
+            "an empty one"
+        )
     current = _current_or_exit(url)
     head = head_revision()
     if current != head:
