@@ -216,6 +216,7 @@ class Tracer:
         n = total.count
         return {
             "hours": hours,
+            "source": "memory",  # this process's own requests (no record store read)
             "request_count": n,
             "error_count": total.errors,
             "error_rate": total.errors / n if n else 0.0,

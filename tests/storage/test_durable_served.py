@@ -119,12 +119,33 @@ def test_guide_snippets_in_another_process_see_the_servers_numbers(tmp_path: Pat
 
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     metrics = seen["metrics"]
-    assert metrics["request_count"] == 12
+    assert (metrics["source"], metrics["request_count"]) == ("record_store", 12)
     assert metrics["model_distribution"] == {"gpt-4o-mini": 8, "claude-haiku": 4}
     assert metrics["error_rate"] == 0.0
     assert metrics["total_cost"] > 0
     performance = seen["performance"]
     assert performance["gpt-4o-mini"]["source"] == "observed", performance["gpt-4o-mini"]
+
+
+def test_guide_snippets_without_the_servers_store_say_whose_numbers_they_are(
+    tmp_path: Path,
+) -> None:
+    """Run where ``DATABASE_URL`` names no existing store (the default ``./data`` path, in
+    another directory than the server's), the metrics are this process's own: ``memory``."""
+    result = subprocess.run(
+        [sys.executable, "-c", GUIDE_SNIPPETS],
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    import json
+
+    metrics = json.loads(result.stdout.strip().splitlines()[-1])["metrics"]
+    assert (metrics["source"], metrics["request_count"]) == ("memory", 0)
+    assert not (tmp_path / "data").exists()
 
 
 def test_restart_remembers_observed_performance(tmp_path: Path) -> None:
