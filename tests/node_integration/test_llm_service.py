@@ -45,7 +45,10 @@ def sim(
 
 def _switch(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
     """The flags the master switch's env values would give, live on this process now."""
-    env = {name: value == "true" for name, value in values.items()}
+    env: dict[str, object] = {
+        name: int(value) if name == "GATEWAY_V2_PERCENTAGE" else value == "true"
+        for name, value in values.items()
+    }
     flags = flags_from_settings(Settings(_env_file=None, **env))  # type: ignore[arg-type]
     live_flags().apply_change(FLAG_KIND, ROLLOUT_KEY, flags.model_dump())
 
@@ -79,7 +82,7 @@ def test_v1_has_no_retry_or_fallback(sim: SimulatorHandle, monkeypatch: pytest.M
 def test_v2_goes_through_the_gateway_for_the_purposes_node(
     sim: SimulatorHandle, monkeypatch: pytest.MonkeyPatch, process_gateway: LLMGateway
 ) -> None:
-    _switch(monkeypatch, GATEWAY_V2_ENABLED="true")
+    _switch(monkeypatch, GATEWAY_V2_ENABLED="true", GATEWAY_V2_PERCENTAGE="100")
     sim.set_scenario(FLASH_DOWN_ONCE)
     client = get_llm_client("formatting", "gemini-2.5-flash", trace_id="legacy-v2-1")
     answer = client.invoke("hi")  # the gateway retries or falls back past the 503
@@ -100,9 +103,16 @@ def test_the_arm_is_decided_per_request(
     client = get_llm_client("writing", "claude-sonnet")
     _switch(monkeypatch)
     assert client.invoke("hi").response_metadata["gateway_arm"] == "v1"
-    _switch(monkeypatch, ENABLE_GATEWAY_V2="true")
+    _switch(monkeypatch, ENABLE_GATEWAY_V2="true")  # the switch alone moves nobody (0 %)
+    assert client.invoke("hi").response_metadata["gateway_arm"] == "v1"
+    _switch(monkeypatch, ENABLE_GATEWAY_V2="true", GATEWAY_V2_PERCENTAGE="100")
     assert client.invoke("hi").response_metadata["gateway_arm"] == "v2"
-    _switch(monkeypatch, ENABLE_GATEWAY_V2="true", GATEWAY_V2_ENABLED="false")  # rollback
+    _switch(
+        monkeypatch,
+        ENABLE_GATEWAY_V2="true",
+        GATEWAY_V2_ENABLED="false",
+        GATEWAY_V2_PERCENTAGE="100",
+    )  # rollback
     assert client.invoke("hi").response_metadata["gateway_arm"] == "v1"
 
 
@@ -116,24 +126,39 @@ def test_v1_with_an_unknown_model_says_so(
 
 
 @pytest.mark.parametrize(
-    ("values", "arm"),
+    ("values", "switch_on", "arm"),
     [
-        ({}, "v1"),  # off by default
-        ({"ENABLE_GATEWAY_V2": True}, "v2"),
-        ({"GATEWAY_V2_ENABLED": True}, "v2"),
-        ({"GATEWAY_V2_ENABLED": False}, "v1"),
-        ({"ENABLE_GATEWAY_V2": True, "GATEWAY_V2_ENABLED": False}, "v1"),
-        ({"ENABLE_GATEWAY_V2": False, "GATEWAY_V2_ENABLED": True}, "v1"),
-        ({"ENABLE_GATEWAY_V2": True, "GATEWAY_V2_ENABLED": True}, "v2"),
+        ({}, False, "v1"),  # off by default
+        # the switch alone: on, but the share defaults to 0 % as in the guide's Settings
+        ({"ENABLE_GATEWAY_V2": True}, True, "v1"),
+        ({"GATEWAY_V2_ENABLED": True}, True, "v1"),
+        ({"GATEWAY_V2_PERCENTAGE": 100}, False, "v1"),  # a share without the switch: nobody
+        ({"ENABLE_GATEWAY_V2": True, "GATEWAY_V2_PERCENTAGE": 100}, True, "v2"),
+        ({"GATEWAY_V2_ENABLED": True, "GATEWAY_V2_PERCENTAGE": 100}, True, "v2"),
+        ({"GATEWAY_V2_ENABLED": False, "GATEWAY_V2_PERCENTAGE": 100}, False, "v1"),
+        (
+            {"ENABLE_GATEWAY_V2": True, "GATEWAY_V2_ENABLED": False, "GATEWAY_V2_PERCENTAGE": 100},
+            False,
+            "v1",
+        ),
+        (
+            {"ENABLE_GATEWAY_V2": False, "GATEWAY_V2_ENABLED": True, "GATEWAY_V2_PERCENTAGE": 100},
+            False,
+            "v1",
+        ),
+        (
+            {"ENABLE_GATEWAY_V2": True, "GATEWAY_V2_ENABLED": True, "GATEWAY_V2_PERCENTAGE": 100},
+            True,
+            "v2",
+        ),
     ],
 )
 def test_choose_arm_reads_the_master_switch(
-    values: dict[str, bool], arm: str, monkeypatch: pytest.MonkeyPatch
+    values: dict[str, object], switch_on: bool, arm: str
 ) -> None:
-    _switch(monkeypatch)
-    settings = Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, **values)  # type: ignore[arg-type]
     assert choose_arm("formatting", "user-1", settings) == arm
-    assert v2_switch_on(settings) is (arm == "v2")
+    assert v2_switch_on(settings) is switch_on
 
 
 def test_purpose_table() -> None:

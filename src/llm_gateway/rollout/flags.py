@@ -95,14 +95,12 @@ def parse_node_percentages(text: str | None, where: str) -> dict[str, int]:
 
 
 def flags_from_settings(settings: Settings) -> RolloutFlags:
-    """The start-up defaults. ``GATEWAY_V2_PERCENTAGE`` left unset means 100 % once the master
-    switch is on (the switch alone moved all traffic before percentages existed)."""
-    enabled = v2_switch_on(settings)
-    explicit = "GATEWAY_V2_PERCENTAGE" in settings.model_fields_set
-    percentage = settings.GATEWAY_V2_PERCENTAGE if explicit else (100 if enabled else 0)
+    """The start-up defaults. As in the guide's ``Settings``, ``GATEWAY_V2_PERCENTAGE`` is 0
+    unless set: the master switch alone (the guide's Phase 1 ``ENABLE_GATEWAY_V2=true``) moves
+    no traffic; Phase 5 raises the share on purpose."""
     return RolloutFlags(
-        v2_enabled=enabled,
-        v2_percentage=percentage,
+        v2_enabled=v2_switch_on(settings),
+        v2_percentage=settings.GATEWAY_V2_PERCENTAGE,
         node_percentages=parse_node_percentages(
             settings.GATEWAY_V2_NODE_PERCENTAGES, "GATEWAY_V2_NODE_PERCENTAGES"
         ),
