@@ -14,10 +14,22 @@ const liveStatus = document.getElementById("live-status");
 
 let view = null; // {timers, controller} of the page on screen
 
+// A segment as typed: a malformed escape ("%E0%A4%A") is kept as it is, for the page to say it
+// finds nothing, rather than throwing before any page is drawn.
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function parseHash() {
   const raw = location.hash.replace(/^#\/?/, "");
-  const [path, query = ""] = raw.split("?");
-  const segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const cut = raw.indexOf("?");
+  const path = cut < 0 ? raw : raw.slice(0, cut);
+  const query = cut < 0 ? "" : raw.slice(cut + 1);
+  const segments = path.split("/").filter(Boolean).map(decodeSegment);
   const name = segments.shift() || "overview";
   return { name, segments, params: new URLSearchParams(query) };
 }
@@ -91,8 +103,7 @@ async function route() {
   signOut.hidden = false;
   nav.hidden = false;
   navToggle.hidden = false;
-  nav.classList.remove("open");
-  navToggle.setAttribute("aria-expanded", "false");
+  setMenu(false);
   buildNav(page ? page.name : null);
   clearNotices();
   const root = clear(main);
@@ -138,7 +149,8 @@ async function route() {
     if (error.name === "AbortError" || view !== current) return;
     notifyError(error, `Loading ${page.title} failed`);
   }
-  main.focus({ preventScroll: true });
+  // The keyboard starts at the page, unless the person moved it while the page was loading.
+  if (document.activeElement === document.body || document.activeElement === null) main.focus({ preventScroll: true });
 }
 
 onUnauthorized(() => {
@@ -151,10 +163,24 @@ signOut.addEventListener("click", () => {
   showSignIn();
 });
 
-navToggle.addEventListener("click", () => {
-  const open = !nav.classList.contains("open");
+function setMenu(open) {
   nav.classList.toggle("open", open);
   navToggle.setAttribute("aria-expanded", String(open));
+}
+
+navToggle.addEventListener("click", () => setMenu(!nav.classList.contains("open")));
+
+// Escape folds the phone menu and gives the keyboard back to its button.
+document.querySelector(".topbar").addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || !nav.classList.contains("open")) return;
+  setMenu(false);
+  navToggle.focus();
+});
+
+// "#main" is not a page of the hash router: the skip link moves the keyboard, not the route.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  main.focus();
 });
 
 window.addEventListener("hashchange", route);
