@@ -52,7 +52,16 @@ async function errorOf(response) {
   return new ApiError(response.status, error.type || "error", message, error.param, body);
 }
 
+// A gateway that accepts the connection but never answers (hung, or a proxy holding it) must
+// not leave a page waiting forever: the call fails, and says so, after this long.
+export const TIMEOUT_MS = 20_000;
+
+function timeoutError() {
+  return new ApiError(0, "timeout", `the gateway did not answer within ${TIMEOUT_MS / 1000} s`);
+}
+
 // api("/health"), api("/policies/writer", {method: "PUT", body: {...}}), with a query object.
+// `signal` is the page's (leaving the page aborts with AbortError); the deadline is the call's own.
 export async function api(path, { method = "GET", body, query, raw = false, signal, auth = token() } = {}) {
   let url = ADMIN + path;
   if (query) {
@@ -66,29 +75,50 @@ export async function api(path, { method = "GET", body, query, raw = false, sign
   const headers = { Accept: "application/json" };
   if (auth) headers.Authorization = `Bearer ${auth}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, TIMEOUT_MS);
+  const leave = () => controller.abort();
+  if (signal) {
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener("abort", leave, { once: true });
+  }
   try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-      credentials: "omit",
-      cache: "no-store",
-    });
-  } catch (cause) {
-    if (cause && cause.name === "AbortError") throw cause;
-    throw new ApiError(0, "network", `the gateway did not answer (${cause.message || cause})`);
-  }
-  if (!response.ok) {
-    const error = await errorOf(response);
-    // The stored token stopped working (not a sign-in attempt with another one).
-    if ((response.status === 401 || response.status === 403) && auth && auth === token()) {
-      for (const listener of unauthorized) listener(error);
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch (cause) {
+      if (timedOut) throw timeoutError();
+      if (cause && cause.name === "AbortError") throw cause;
+      throw new ApiError(0, "network", `the gateway did not answer (${cause.message || cause})`);
     }
+    if (!response.ok) {
+      const error = await errorOf(response);
+      // The stored token stopped working (not a sign-in attempt with another one).
+      if ((response.status === 401 || response.status === 403) && auth && auth === token()) {
+        for (const listener of unauthorized) listener(error);
+      }
+      throw error;
+    }
+    if (raw) return response;
+    if (response.status === 204) return null;
+    return await response.json();
+  } catch (error) {
+    // the body stopped half-way past the deadline
+    if (timedOut && !(error instanceof ApiError)) throw timeoutError();
     throw error;
+  } finally {
+    clearTimeout(timer);
+    if (signal) signal.removeEventListener("abort", leave);
   }
-  if (raw) return response;
-  if (response.status === 204) return null;
-  return response.json();
 }

@@ -1,9 +1,9 @@
 // The dashboard shell: sign-in, navigation (#/<page>/<segments>?<query>), live refresh and the
 // one place API errors that nothing else handles are shown.
 import { api, clearToken, onUnauthorized, setToken, token } from "./api.js";
-import { clear, h } from "./dom.js";
+import { append, clear, h } from "./dom.js";
 import { PAGES } from "./pages/index.js";
-import { clearNotices, notifyError } from "./ui.js";
+import { clearNotices, emptyState, notifyError, pageHeader } from "./ui.js";
 
 const main = document.getElementById("main");
 const navList = document.getElementById("nav-list");
@@ -92,6 +92,41 @@ function showSignIn(message) {
   });
 }
 
+// One live refresh of the page on screen (ctx.every). A tick is skipped while the previous one
+// is still waiting, while a confirmation is open (a redraw would take away the control it
+// returns focus to) and while the tab is hidden. A failure is shown once, not per tick, and its
+// notice goes once a refresh works again.
+function liveTick(current, fn) {
+  let running = false;
+  let failure = null;
+  return async () => {
+    if (view !== current || running || document.hidden || document.querySelector("dialog[open]")) return;
+    running = true;
+    try {
+      await fn();
+      if (failure) failure.remove();
+      failure = null;
+      if (view === current) liveStatus.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      if (error.name === "AbortError" || view !== current) return;
+      liveStatus.textContent = "Live updates failing";
+      if (!failure) failure = notifyError(error, "Refreshing failed");
+    } finally {
+      running = false;
+    }
+  };
+}
+
+// A page whose first load failed: its title, what to do, and a way to try again in place.
+function loadFailed(root, title) {
+  const again = h("button", { type: "button", class: "button primary" }, "Try again");
+  again.addEventListener("click", () => route());
+  append(root, [
+    root.querySelector("h1") ? null : pageHeader(title),
+    emptyState("This page could not load (the notice above says why). Check that the gateway is up and answering, then try again.", again),
+  ]);
+}
+
 async function route() {
   leave();
   if (!token()) {
@@ -121,25 +156,9 @@ async function route() {
     navigate: (hash) => {
       location.hash = hash;
     },
-    // Re-run fn every ms while this page is on screen; failures are shown once, not per tick.
-    every(ms, fn) {
-      let failing = false;
-      const tick = async () => {
-        if (view !== current || document.hidden) return;
-        try {
-          await fn();
-          failing = false;
-          liveStatus.textContent = `Live · updated ${new Date().toLocaleTimeString()}`;
-        } catch (error) {
-          if (error.name === "AbortError" || view !== current) return;
-          liveStatus.textContent = "Live updates failing";
-          if (!failing) notifyError(error, "Refreshing failed");
-          failing = true;
-        }
-      };
-      current.timers.push(setInterval(tick, ms));
-    },
+    every: (ms, fn) => current.timers.push(setInterval(liveTick(current, fn), ms)),
   };
+  liveStatus.textContent = `Loading ${page.title}…`;
   try {
     const module = await import(`./pages/${page.name}.js`);
     if (view !== current) return;
@@ -147,7 +166,9 @@ async function route() {
     if (view === current) liveStatus.textContent = `Updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (error.name === "AbortError" || view !== current) return;
+    liveStatus.textContent = `${page.title} did not load`;
     notifyError(error, `Loading ${page.title} failed`);
+    loadFailed(root, page.title);
   }
   // The keyboard starts at the page, unless the person moved it while the page was loading.
   if (document.activeElement === document.body || document.activeElement === null) main.focus({ preventScroll: true });

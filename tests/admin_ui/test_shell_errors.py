@@ -1,0 +1,74 @@
+"""The shell when the gateway misbehaves: a page whose first load fails says so and offers to try
+again; a gateway that never answers is reported after the deadline instead of leaving the page
+waiting (and refreshes do not pile up behind it); the failure's notice goes once refreshes work
+again; a refresh never redraws under an open confirmation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.admin_ui.conftest import Dashboard, sign_in
+
+HEALTH = "**/api/admin/gateway/health*"
+
+
+def test_a_page_that_did_not_load_offers_to_try_again(page: Any, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.route("**/api/admin/gateway/policies*", lambda route: route.abort())
+    page.get_by_role("link", name="Nodes", exact=True).click()
+    page.locator(".notice.error").filter(has_text="Loading Nodes failed").wait_for()
+    page.get_by_role("heading", name="Nodes", level=1).wait_for()
+    assert page.locator("#live-status").inner_text() == "Nodes did not load"
+    page.unroute("**/api/admin/gateway/policies*")
+    page.get_by_role("button", name="Try again").click()
+    page.get_by_role("region", name="Nodes and their models").wait_for()
+    assert page.get_by_role("heading", name="Nodes", level=1).count() == 1
+    assert not page.get_by_role("button", name="Try again").is_visible()
+
+
+def test_a_gateway_that_never_answers_is_reported_and_refreshes_do_not_pile_up(
+    page: Any, dashboard: Dashboard
+) -> None:
+    page.clock.install()
+    sign_in(page, dashboard)
+    page.get_by_role("region", name="Models").wait_for()
+    held: list[Any] = []  # requests accepted and never answered (the context closes them)
+    page.route(HEALTH, lambda route: held.append(route))
+    for _ in range(4):  # four refresh periods (5 s) inside the 20 s deadline
+        page.clock.fast_forward(5_000)
+        page.wait_for_timeout(100)
+    assert len(held) == 1, "a refresh started while the previous one was still waiting"
+    assert not page.locator(".notice.error").filter(has_text="Refreshing failed").count()
+    page.clock.fast_forward(16_000)
+    notice = page.locator(".notice.error").filter(has_text="Refreshing failed")
+    notice.get_by_text("the gateway did not answer within 20 s").wait_for()
+    assert page.locator("#live-status").inner_text() == "Live updates failing"
+
+    page.unroute(HEALTH)
+    page.clock.fast_forward(5_000)
+    page.locator("#live-status").get_by_text("Live · updated").wait_for()
+    notice.wait_for(state="detached")  # the failure is over: its notice goes
+
+
+def test_a_refresh_waits_while_a_confirmation_is_open(page: Any, dashboard: Dashboard) -> None:
+    assert dashboard.admin("PUT", "/budgets/node:writer", json={"day": "50"}).status_code == 200
+    try:
+        page.clock.install()
+        sign_in(page, dashboard)
+        page.get_by_role("link", name="Costs", exact=True).click()
+        clear = page.get_by_role("button", name="Clear admin budget node:writer")
+        clear.focus()
+        page.keyboard.press("Enter")
+        dialog = page.get_by_role("dialog", name="Clear the admin budget node:writer?")
+        dialog.wait_for()
+        for _ in range(3):  # the budgets refresh every 5 s
+            page.clock.fast_forward(5_000)
+            page.wait_for_timeout(100)
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="detached")
+        # the control that opened the dialog is still there, and has the keyboard back
+        assert page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+            "Clear admin budget node:writer"
+        )
+    finally:
+        dashboard.admin("DELETE", "/budgets/node:writer")
