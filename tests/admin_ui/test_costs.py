@@ -88,3 +88,36 @@ def test_costs_work_on_a_phone(browser: Any, dashboard: Dashboard) -> None:
         screenshot(phone, "trace-phone")
     finally:
         context.close()
+
+
+def test_the_budget_form_sends_what_was_typed(page: Any, dashboard: Dashboard) -> None:
+    """A wrong output cap or warning level is refused at its field and nothing is saved (not
+    sent as null, which would mean "none"); after clearing, the keyboard is on the form."""
+    sign_in(page, dashboard)
+    page.goto(f"{dashboard.base_url}/admin#/costs")
+    budgets = page.get_by_role("region", name="Budgets")
+    form = budgets.get_by_role("form", name="Set a budget")
+    form.get_by_label("Scope").fill("node:writer")
+    form.get_by_label("Daily cap (USD)").fill("5")
+    try:
+        wrong = (("Output cap (tokens)", "output_cap", "lots"), ("Warn at", "warn_at", "0.5, soon"))
+        for label, name, typed in wrong:
+            form.get_by_label(label).fill(typed)
+            form.get_by_role("button", name="Set budget").click()
+            form.locator(".field-error").filter(has_text="422").wait_for()
+            assert form.get_by_label(label).get_attribute("aria-invalid") == "true"
+            assert page.evaluate("document.activeElement.name") == name
+            assert "node:writer" not in dashboard.admin("GET", "/budgets").json()["admin"]
+            form.get_by_label(label).fill("")
+        form.get_by_label("Output cap (tokens)").fill("2000")
+        form.get_by_role("button", name="Set budget").click()
+        form.get_by_role("status").filter(has_text="Budget node:writer set").wait_for()
+        saved = dashboard.admin("GET", "/budgets").json()["admin"]["node:writer"]
+        assert saved["output_cap"] == 2000
+
+        budgets.get_by_role("button", name="Clear admin budget node:writer").click()
+        page.get_by_role("dialog").get_by_role("button", name="Clear budget").click()
+        page.locator(".notice.success").filter(has_text="Budget node:writer cleared").wait_for()
+        assert page.evaluate("document.activeElement.name") == "scope"
+    finally:
+        dashboard.admin("DELETE", "/budgets/node:writer")

@@ -68,7 +68,7 @@ function budgetsTable(answer, onEdit, onClear) {
       {
         label: "Actions",
         value: (r) => {
-          const edit = h("button", { type: "button", class: "button small", "aria-label": `Edit budget ${r.scope}` }, "Edit");
+          const edit = h("button", { type: "button", class: "button small", "aria-label": `Edit budget ${r.scope}`, "data-scope": r.scope }, "Edit");
           edit.addEventListener("click", () => onEdit(r.scope));
           if (r.source !== "admin" || cleared.has(r.scope)) return edit;
           cleared.add(r.scope); // one clear button per scope, on its first period
@@ -92,14 +92,21 @@ function inputFor(name, attrs = {}) {
   return h("input", { name, id: nextId(`budget-${name}`), autocomplete: "off", spellcheck: "false", ...attrs });
 }
 
+// A number typed, or the text itself when it is not one: the gateway then refuses it naming the
+// field (Number("lots") is NaN, which JSON sends as null, and null means "no output cap").
+function numberOrText(text) {
+  const number = Number(text);
+  return Number.isFinite(number) ? number : text;
+}
+
 // The PUT body from the form: caps as the decimal strings typed, warn_at as fractions.
 function bodyOf(inputs) {
   const body = {};
   for (const name of CAP_FIELDS) if (inputs[name].value.trim()) body[name] = inputs[name].value.trim();
   const warn = inputs.warn_at.value.trim();
-  if (warn) body.warn_at = warn.split(/[,\s]+/).filter(Boolean).map(Number);
+  if (warn) body.warn_at = warn.split(/[,\s]+/).filter(Boolean).map(numberOrText);
   const output = inputs.output_cap.value.trim();
-  if (output) body.output_cap = Number(output);
+  if (output) body.output_cap = numberOrText(output);
   if (inputs.reason.value.trim()) body.reason = inputs.reason.value.trim();
   return body;
 }
@@ -179,7 +186,7 @@ function budgetForm(suggestions, onSaved) {
     inputs.reason.value = "";
     inputs.scope.focus();
   };
-  return { form, edit };
+  return { form, edit, scope: inputs.scope };
 }
 
 async function scopeSuggestions(signal) {
@@ -206,6 +213,10 @@ export async function budgetsPanel(container, ctx) {
       const answer = await api(`/budgets/${encodeURIComponent(scope)}`, { method: "DELETE" });
       notify(`Budget ${scope} cleared: back to ${answer.caps ? "budgets.yaml's caps" : "no cap"}${appliedText(answer)}.`, "success");
       await load();
+      // its Clear button is gone: the keyboard goes to the scope's row if it still has one
+      // (budgets.yaml's caps), else to the form that sets a budget
+      const row = tableBox.querySelector(`button[data-scope="${CSS.escape(scope)}"]`);
+      (row || editor.scope).focus();
     } catch (error) {
       notifyError(error, `Clearing the budget ${scope} failed`);
     }
