@@ -80,7 +80,7 @@ def test_rules_state_history_and_a_test_notification(
         in actions.get_by_role("row").filter(has_text="email_admin").inner_text()
     )
 
-    rules.get_by_role("button", name="Send a test notification for high_error_rate").click()
+    rules.get_by_role("button", name="Send test notification for high_error_rate").click()
     result = rules.get_by_role("status")
     result.get_by_text("Test notification for high_error_rate").wait_for()
     result.get_by_text("not delivered").wait_for()

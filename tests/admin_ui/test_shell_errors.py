@@ -72,3 +72,23 @@ def test_a_refresh_waits_while_a_confirmation_is_open(page: Any, dashboard: Dash
         )
     finally:
         dashboard.admin("DELETE", "/budgets/node:writer")
+
+
+def test_a_degraded_providers_message_fits_a_phone(browser: Any, dashboard: Dashboard) -> None:
+    dashboard.simulator.set_scenario(
+        {"zero_latency": True, "models": {"*": {"faults": [{"kind": "error", "status": 503}]}}}
+    )
+    try:
+        assert dashboard.chat("writer").status_code >= 500
+    finally:
+        dashboard.simulator.set_scenario({"zero_latency": True})
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        sign_in(phone, dashboard)
+        banner = phone.locator(".health-banner")
+        banner.get_by_text("503").wait_for()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        assert banner.evaluate("b => b.getBoundingClientRect().right") <= 390
+    finally:
+        context.close()

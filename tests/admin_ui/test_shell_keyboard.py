@@ -1,10 +1,13 @@
 """The shell from the keyboard: the skip link moves focus without leaving the page, the phone
-menu folds on Escape, and an address the router cannot decode still draws a page."""
+menu folds on Escape, an address the router cannot decode still draws a page, a table that
+scrolls sideways on a phone can be reached and scrolled, the focus ring has a dark edge for
+white cards, and the sign-in error is the token field's description."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from playwright.sync_api import expect
 from tests.admin_ui.conftest import Dashboard, sign_in
 
 FOCUSED = "document.activeElement && (document.activeElement.id || document.activeElement.tagName)"
@@ -50,3 +53,52 @@ def test_a_malformed_address_still_draws_a_page(page: Any, dashboard: Dashboard)
     sign_in(page, dashboard)
     page.goto(f"{dashboard.base_url}/admin#/traces/%E0%A4%A")
     page.get_by_role("heading", name="Trace not found").wait_for()
+
+
+REPLICAS = "section[aria-label^='Replicas'] .table-wrap"
+
+
+def test_a_table_that_scrolls_sideways_can_be_reached_from_the_keyboard(
+    browser: Any, dashboard: Dashboard
+) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        sign_in(phone, dashboard)
+        wrap = phone.locator(REPLICAS)
+        expect(wrap).to_have_attribute("tabindex", "0")
+        assert phone.evaluate(
+            f"(w => w.scrollWidth > w.clientWidth)(document.querySelector({REPLICAS!r}))"
+        )
+        expect(wrap).to_have_accessible_name("Replicas (1) (scrolls sideways)")
+        wrap.focus()
+        phone.keyboard.press("ArrowRight")
+        phone.wait_for_function(f"() => document.querySelector({REPLICAS!r}).scrollLeft > 0")
+        phone.set_viewport_size({"width": 1280, "height": 900})  # it fits: out of the Tab order
+        expect(wrap).not_to_have_attribute("tabindex", "0")
+    finally:
+        context.close()
+
+
+def test_the_focus_ring_has_a_dark_edge(page: Any, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.get_by_role("link", name="Nodes", exact=True).click()
+    button = page.get_by_role("button", name="Override writer")
+    button.focus()
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")  # from the keyboard, so :focus-visible applies
+    style = button.evaluate(
+        "b => [getComputedStyle(b).outlineColor, getComputedStyle(b).boxShadow]"
+    )
+    assert style[0] == "rgb(255, 191, 71)"
+    assert "rgb(26, 29, 33)" in style[1]
+
+
+def test_the_sign_in_error_describes_the_token_field(page: Any, dashboard: Dashboard) -> None:
+    page.goto(f"{dashboard.base_url}/admin")
+    token = page.get_by_label("Admin token")
+    assert token.get_attribute("name") is None  # a form posted without script carries no token
+    token.fill("not-the-token")
+    page.keyboard.press("Enter")
+    expect(token).to_have_accessible_description("That token is not the gateway's admin token.")
+    expect(token).to_have_attribute("aria-invalid", "true")

@@ -3,6 +3,7 @@
 import { api, clearToken, onUnauthorized, setToken, token } from "./api.js";
 import { append, clear, h } from "./dom.js";
 import { PAGES } from "./pages/index.js";
+import { watchScrollables } from "./scrollables.js";
 import { clearNotices, emptyState, notifyError, pageHeader } from "./ui.js";
 
 const main = document.getElementById("main");
@@ -205,4 +206,5 @@ document.querySelector(".skip-link").addEventListener("click", (event) => {
 });
 
 window.addEventListener("hashchange", route);
+watchScrollables(main);
 route();

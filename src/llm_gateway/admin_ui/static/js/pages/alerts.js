@@ -180,7 +180,7 @@ export async function render(root, ctx) {
   }
 
   function testButton(rule) {
-    const button = h("button", { type: "button", class: "button small", "data-rule": rule.name, "aria-label": `Send a test notification for ${rule.name}` }, "Send test");
+    const button = h("button", { type: "button", class: "button small", "data-rule": rule.name, "aria-label": `Send test notification for ${rule.name}` }, "Send test");
     button.addEventListener("click", () => sendTest(rule.name, button));
     return button;
   }

@@ -140,7 +140,7 @@ function tracesTable(traces, query, filter) {
       {
         label: "Trace",
         value: (t) =>
-          h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}${suffix}`, class: "mono", "aria-label": `Trace ${t.trace_id}` }, t.trace_id.slice(0, 12) + (t.trace_id.length > 12 ? "…" : "")),
+          h("a", { href: `#/traces/${encodeURIComponent(t.trace_id)}${suffix}`, class: "mono trace-link" }, h("span", { class: "visually-hidden" }, "Trace "), t.trace_id),
       },
       { label: "Node", value: (t) => t.node_name },
       { label: "Model", value: (t) => t.model || h("span", { class: "subtle" }, `none (selected ${t.selected_model || "—"})`) },
