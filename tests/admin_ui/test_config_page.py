@@ -107,3 +107,18 @@ def test_a_reload_that_would_remove_nodes_asks_before_forcing(
     assert dialog.count() == 0
     assert live_version(dashboard) == before
     assert dashboard.chat("evaluator").status_code == 200
+
+
+def test_a_refused_reload_says_when_the_live_state_cannot_be_read(
+    page: Any, dashboard: Dashboard, config_files: dict[str, Path]
+) -> None:
+    policies = config_files["model_policies"]
+    open_config(page, dashboard)
+    page.get_by_role("region", name="Validation").get_by_text("files ok").wait_for()
+    policies.write_text(policies.read_text().replace("streaming: true", "streeming: true", 1))
+    page.route("**/api/admin/gateway/validate*", lambda route: route.abort())
+    page.get_by_role("button", name="Reload").click()
+    reload = page.get_by_role("region", name="Last reload")
+    reload.get_by_text("not reloaded", exact=True).wait_for()
+    notice = page.locator(".notice.error").filter(has_text="Reading the live state after the")
+    notice.get_by_text("the gateway did not answer").wait_for()

@@ -162,6 +162,9 @@ def test_the_trace_id_search_opens_a_trace_or_says_it_is_not_kept(
     sign_in(page, dashboard)
     page.goto(f"{dashboard.base_url}/admin#/traces")
     search = page.get_by_role("search", name="Find a trace by id")
+    search.get_by_role("button", name="Open trace").click()  # empty: the page's own message
+    search.get_by_text("Enter a trace id.").wait_for()
+    assert page.evaluate("document.activeElement.name") == "trace_id"
     search.get_by_label("Trace id").fill(traffic["failed"])
     search.get_by_role("button", name="Open trace").click()
     page.get_by_role("region", name="Error").wait_for()

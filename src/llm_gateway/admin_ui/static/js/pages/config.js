@@ -185,7 +185,9 @@ export async function render(root, ctx) {
           if (ok) await busy(reloadButton, () => reload(true));
         });
       }
-      await validate().catch(() => null); // the live state after the refusal
+      // the live state after the refusal; when that cannot be read either, say so (the
+      // version shown is then the one read before the reload)
+      await validate().catch((failure) => notifyError(failure, "Reading the live state after the refusal failed"));
       replace(reloadBox, refused(error, live, forceButton));
       return;
     }

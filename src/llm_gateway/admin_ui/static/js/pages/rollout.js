@@ -257,6 +257,7 @@ export async function render(root, ctx) {
       event.preventDefault();
       if (!key.value.trim()) {
         key.setAttribute("aria-invalid", "true");
+        key.focus();
         return replace(out, "Enter a key to check.");
       }
       key.removeAttribute("aria-invalid");

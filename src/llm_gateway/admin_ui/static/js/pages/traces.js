@@ -2,7 +2,7 @@
 // the hash's query, so a view can be linked and reloaded), a trace-id search, and the trace
 // view at #/traces/<id>.
 import { api } from "../api.js";
-import { field, h, replace, select } from "../dom.js";
+import { field, h, nextId, replace, select } from "../dom.js";
 import * as fmt from "../format.js";
 import { usdExact } from "../money.js";
 import { renderTrace, statusBadge, totalTokens } from "../trace-detail.js";
@@ -100,10 +100,11 @@ function filterForm(filter, options, ctx) {
 
 function searchForm(ctx, query) {
   const input = h("input", { type: "search", name: "trace_id", spellcheck: "false", autocomplete: "off", class: "mono", required: true });
-  const error = h("p", { class: "field-error", role: "alert" });
+  const error = h("p", { class: "field-error", role: "alert", id: nextId("error") });
+  input.setAttribute("aria-errormessage", error.id);
   const form = h(
     "form",
-    { class: "form-row", role: "search", "aria-label": "Find a trace by id" },
+    { class: "form-row", role: "search", "aria-label": "Find a trace by id", novalidate: true },
     field("Trace id", input, "from a response's X-Trace-Id header"),
     h("button", { type: "submit", class: "button" }, "Open trace"),
     error,
@@ -114,6 +115,7 @@ function searchForm(ctx, query) {
     if (!id) {
       error.textContent = "Enter a trace id.";
       input.setAttribute("aria-invalid", "true");
+      input.focus();
       return;
     }
     ctx.navigate(`#/traces/${encodeURIComponent(id)}${query ? "?" + query : ""}`);
