@@ -1,6 +1,6 @@
-"""The Rollout, Alerts, Audit log and Config pages on a fresh gateway with neither an alerts file
-nor a rollback guard: each says what to do instead of showing nothing, and each fits a phone's
-width (nothing scrolls sideways but the tables)."""
+"""The Costs, Rollout, Alerts, Audit log and Config pages on a fresh gateway with neither an
+alerts file nor a rollback guard: each says what to do instead of showing nothing, and each fits a
+phone's width (nothing scrolls sideways but the tables)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ from typing import Any
 from tests.admin_ui.conftest import Dashboard, screenshot, sign_in
 
 EMPTY = {
+    "costs": "nothing to compute savings from yet. It fills in once requests are answered.",
     "rollout": "The rollback guard is off. To have it step v2 down",
     "alerts": "No alert rules are loaded. Put alerts.yaml beside model_policies.yaml",
     "audit": "No admin change yet.",
     "config": "Not reloaded from this page yet.",
 }
-TITLES = {"rollout": "Rollout", "alerts": "Alerts", "audit": "Audit log", "config": "Config"}
+TITLES = {
+    "costs": "Costs",
+    "rollout": "Rollout",
+    "alerts": "Alerts",
+    "audit": "Audit log",
+    "config": "Config",
+}
 
 
 def test_empty_states_say_what_to_do(page: Any, dashboard: Dashboard) -> None:

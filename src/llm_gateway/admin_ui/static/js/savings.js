@@ -86,7 +86,8 @@ export function savingsCard(report) {
     return card("Savings report", emptyState(`${report.message} Set ENABLE_COST_OPTIMIZATION=true to see savings.`));
   }
   if (report.status !== "ok") {
-    return card("Savings report", emptyState(`${report.message || "No savings report."} It fills in once requests are answered.`));
+    const message = (report.message || "No savings report.").replace(/([^.!?])$/, "$1.");
+    return card("Savings report", emptyState(`${message} It fills in once requests are answered.`));
   }
   const nodes = report.nodes || [];
   return card(
