@@ -85,3 +85,15 @@ def test_the_overview_works_on_a_phone(browser: Any, dashboard: Dashboard) -> No
         screenshot(phone, "overview-phone")
     finally:
         context.close()
+
+
+def test_small_amounts_are_written_out(page: Any, dashboard: Dashboard) -> None:
+    """A cost per request of a cheap model is below a millionth of a dollar: never "$1e-7"."""
+    sign_in(page, dashboard)
+    shown = page.evaluate(
+        """async () => {
+          const { usd } = await import("/admin/assets/js/format.js");
+          return ["1e-7", "0.0000003", "0.123456789", "0.00015", "12.5", "0"].map(usd);
+        }"""
+    )
+    assert shown == ["$0.0000001", "$0.0000003", "$0.123457", "$0.00015", "$12.50", "$0"]

@@ -1,4 +1,5 @@
-// Formatting for people: money keeps the gateway's exact decimal string, times are local.
+// Formatting for people: times are local; amounts are rounded for reading (money.js's usdExact
+// shows the gateway's exact decimal string where the figure is the record).
 
 export function usd(value) {
   if (value === null || value === undefined || value === "") return "—";
@@ -7,8 +8,9 @@ export function usd(value) {
   if (!Number.isFinite(number)) return text;
   if (number === 0) return "$0";
   if (Math.abs(number) >= 1) return "$" + number.toFixed(2);
-  // small amounts: enough digits to be exact up to six significant figures
-  return "$" + Number(number.toPrecision(6)).toString().replace(/^(-?)0?\./, "$10.");
+  // small amounts: six significant figures, written out (never "1e-7")
+  const digits = Math.min(20, 5 - Math.floor(Math.log10(Math.abs(number))));
+  return "$" + number.toFixed(digits).replace(/0+$/, "").replace(/\.$/, "");
 }
 
 export function ms(value) {
