@@ -74,7 +74,7 @@ def test_a_refresh_waits_while_a_confirmation_is_open(page: Any, dashboard: Dash
         dashboard.admin("DELETE", "/budgets/node:writer")
 
 
-def test_a_degraded_providers_message_fits_a_phone(browser: Any, dashboard: Dashboard) -> None:
+def test_a_degraded_gateways_messages_fit_a_phone(browser: Any, dashboard: Dashboard) -> None:
     dashboard.simulator.set_scenario(
         {"zero_latency": True, "models": {"*": {"faults": [{"kind": "error", "status": 503}]}}}
     )
@@ -90,5 +90,9 @@ def test_a_degraded_providers_message_fits_a_phone(browser: Any, dashboard: Dash
         banner.get_by_text("503").wait_for()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         assert banner.evaluate("b => b.getBoundingClientRect().right") <= 390
+        # the models' last errors keep a readable width (the table scrolls instead of squeezing
+        # them into a column a word wide)
+        cell = phone.get_by_role("region", name="Models").locator("td.prose").filter(has_text="503")
+        assert cell.first.evaluate("c => c.getBoundingClientRect().width") >= 280
     finally:
         context.close()

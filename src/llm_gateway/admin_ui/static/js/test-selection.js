@@ -22,7 +22,7 @@ function rejectedTable(rejected) {
   return table(
     [
       { label: "Model", value: (r) => modelLink(r.model) },
-      { label: "Why it was rejected", value: (r) => r.why.join("; ") },
+      { label: "Why it was rejected", prose: true, value: (r) => r.why.join("; ") },
     ],
     rows,
     { empty: "No model was rejected: every model of the catalogue qualifies." },

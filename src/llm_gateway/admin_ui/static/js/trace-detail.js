@@ -73,7 +73,7 @@ function selectionCard(trace) {
           table(
             [
               { label: "Model", value: ([model]) => model },
-              { label: "Why not", value: ([, why]) => why.join("; ") },
+              { label: "Why not", prose: true, value: ([, why]) => why.join("; ") },
             ],
             rejected,
           ),
@@ -105,8 +105,8 @@ function attemptsCard(trace) {
         { label: "Duration", num: true, value: (a) => fmt.ms(a.duration_ms) },
         { label: "Outcome", value: (a) => (a.skipped ? badge("skipped", "muted") : badge(a.ok ? "ok" : a.error_type || "failed", a.ok ? "ok" : "bad")) },
         { label: "HTTP", num: true, value: (a) => (a.upstream_status ? String(a.upstream_status) : "") },
-        { label: "Then", value: (a) => a.decision || "" },
-        { label: "Error", value: (a) => a.error || "" },
+        { label: "Then", prose: true, value: (a) => a.decision || "" },
+        { label: "Error", prose: true, value: (a) => a.error || "" },
       ],
       attempts,
     ),

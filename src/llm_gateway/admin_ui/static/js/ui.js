@@ -1,15 +1,17 @@
 // Shared components: tables, cards, stats, badges, empty states, notices and confirmations.
 import { append, h } from "./dom.js";
 
-// columns: [{label, value: row => node|string, num: bool}]
+// columns: [{label, value: row => node|string, num: bool, prose: bool}]; a prose column (an
+// error message) keeps a readable width when the table is squeezed, and the table scrolls instead.
 export function table(columns, rows, { empty = "Nothing to show.", caption, rowAttrs } = {}) {
   if (!rows || rows.length === 0) return emptyState(empty);
-  const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.label)));
+  const kind = (c) => [c.num ? "num" : null, c.prose ? "prose" : null];
+  const head = h("tr", {}, columns.map((c) => h("th", { scope: "col", class: kind(c) }, c.label)));
   const body = rows.map((row) =>
     h(
       "tr",
       rowAttrs ? rowAttrs(row) : {},
-      columns.map((c) => h("td", { class: c.num ? "num" : null }, c.value(row))),
+      columns.map((c) => h("td", { class: kind(c) }, c.value(row))),
     ),
   );
   return h(

@@ -126,11 +126,11 @@ function actionsCard(state) {
       [
         { label: "Action", value: (r) => h("span", { class: "mono" }, r.name) },
         { label: "Configured", value: (r) => (r.configured ? badge("yes", "ok") : badge("no", "warn")) },
-        { label: "Missing", value: (r) => r.missing || "" },
+        { label: "Missing", prose: true, value: (r) => r.missing || "" },
         { label: "Sent", num: true, value: (r) => fmt.count(r.stats.sent || 0) },
         { label: "Failed", num: true, value: (r) => fmt.count(r.stats.failed || 0) },
         { label: "Retries", num: true, value: (r) => fmt.count(r.stats.retries || 0) },
-        { label: "Last error", value: (r) => r.stats.last_error || "" },
+        { label: "Last error", prose: true, value: (r) => r.stats.last_error || "" },
       ],
       rows,
       { empty: "No actions are known to this replica." },

@@ -30,7 +30,7 @@ function issuesTable(located, issues, caption) {
     [
       { label: "File", value: (i) => h("span", { class: "mono" }, i.file || "—") },
       { label: "Key path or line", value: (i) => (i.path ? h("code", { class: "config-path" }, i.path) : h("span", { class: "subtle" }, i.file ? "the whole file" : "—")) },
-      { label: "Problem", value: (i) => i.message },
+      { label: "Problem", prose: true, value: (i) => i.message },
     ],
     locate(located, issues),
     { caption, empty: "No issue." },

@@ -88,7 +88,7 @@ function modelsCard(data) {
         { label: "Error rate", num: true, value: (r) => fmt.pct(r.window ? r.window.error_rate : r.recent_error_rate) },
         { label: "p50", num: true, value: (r) => fmt.ms(r.window ? r.window.p50_duration_ms : null) },
         { label: "p95", num: true, value: (r) => fmt.ms(r.window ? r.window.p95_duration_ms : null) },
-        { label: "Last error", value: (r) => r.last_error || "" },
+        { label: "Last error", prose: true, value: (r) => r.last_error || "" },
       ],
       rows,
       { empty: "No models are configured: add them to config/model_policies.yaml and reload (Config page)." },
