@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
-from tests.admin_ui.conftest import Dashboard, screenshot, sign_in
+from tests.admin_ui.conftest import ROOT, Dashboard, screenshot, sign_in
 from tests.http.conftest import ADMIN_TOKEN
 
 
@@ -29,6 +30,18 @@ def test_every_asset_comes_from_the_gateway_under_a_strict_csp(dashboard: Dashbo
         headers={"If-None-Match": script.headers["etag"]},
     )
     assert again.status_code == 304
+
+
+def test_no_dashboard_file_names_another_origin() -> None:
+    """Offline: no script, style or icon loads anything from elsewhere (the SVG namespace is a
+    name, not a request)."""
+    static = ROOT / "src" / "llm_gateway" / "admin_ui" / "static"
+    files = [p for p in static.rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for path in files:
+        text = path.read_text().replace("http://www.w3.org/2000/svg", "")
+        assert not re.search(r"https?://|//[a-z0-9.-]+\.[a-z]{2,}/", text), path
+        assert "@import" not in text and "url(" not in text, path
 
 
 def test_no_file_outside_the_dashboard_is_served(dashboard: Dashboard) -> None:
