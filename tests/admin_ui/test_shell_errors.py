@@ -1,7 +1,7 @@
 """The shell when the gateway misbehaves: a page whose first load fails says so and offers to try
 again; a gateway that never answers is reported after the deadline instead of leaving the page
 waiting (and refreshes do not pile up behind it); the failure's notice goes once refreshes work
-again; a refresh never redraws under an open confirmation."""
+again; a refresh never redraws under an open confirmation, and leaving the page answers it no."""
 
 from __future__ import annotations
 
@@ -72,6 +72,19 @@ def test_a_refresh_waits_while_a_confirmation_is_open(page: Any, dashboard: Dash
         )
     finally:
         dashboard.admin("DELETE", "/budgets/node:writer")
+
+
+def test_leaving_the_page_answers_an_open_confirmation_no(page: Any, dashboard: Dashboard) -> None:
+    sign_in(page, dashboard)
+    page.get_by_role("link", name="Models", exact=True).click()
+    page.get_by_role("button", name="Disable gpt-4o-mini").click()
+    dialog = page.get_by_role("dialog", name="Disable gpt-4o-mini?")
+    dialog.wait_for()
+    page.go_back()  # the Back key while the question is open
+    page.get_by_role("heading", name="Overview", level=1).wait_for()
+    dialog.wait_for(state="detached")
+    models = dashboard.admin("GET", "/models").json()["models"]
+    assert not next(m for m in models if m["model_id"] == "gpt-4o-mini")["disabled_by_admin"]
 
 
 def test_a_degraded_gateways_messages_fit_a_phone(browser: Any, dashboard: Dashboard) -> None:

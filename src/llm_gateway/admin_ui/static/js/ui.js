@@ -78,7 +78,9 @@ export function clearNotices() {
   while (notices.firstChild) notices.firstChild.remove();
 }
 
-// A modal confirmation; resolves true when confirmed. Escape and Cancel resolve false.
+// A modal confirmation; resolves true when confirmed. Escape, Cancel and leaving the page (the
+// Back key, a link typed in the address) resolve false: a question about a page no longer shown
+// is not answered.
 export function confirmDialog(title, message, { confirm = "Confirm", danger = false } = {}) {
   return new Promise((resolve) => {
     const ok = h("button", { type: "button", class: ["button", danger ? "danger" : "primary"] }, confirm);
@@ -91,11 +93,14 @@ export function confirmDialog(title, message, { confirm = "Confirm", danger = fa
       h("p", {}, message),
       h("div", { class: "dialog-actions" }, cancel, ok),
     );
+    const leave = () => done(false);
     const done = (value) => {
+      window.removeEventListener("hashchange", leave);
       dialog.close();
       dialog.remove();
       resolve(value);
     };
+    window.addEventListener("hashchange", leave);
     ok.addEventListener("click", () => done(true));
     cancel.addEventListener("click", () => done(false));
     dialog.addEventListener("cancel", (event) => {
