@@ -50,6 +50,25 @@ def test_a_gateway_that_never_answers_is_reported_and_refreshes_do_not_pile_up(
     notice.wait_for(state="detached")  # the failure is over: its notice goes
 
 
+def test_a_write_that_gets_no_answer_says_it_may_still_apply(
+    page: Any, dashboard: Dashboard
+) -> None:
+    page.clock.install()
+    sign_in(page, dashboard)
+    page.get_by_role("link", name="Config", exact=True).click()
+    page.get_by_role("region", name="Validation").get_by_text("files ok").wait_for()
+    held: list[Any] = []
+    page.route("**/api/admin/gateway/policies/reload*", lambda route: held.append(route))
+    page.get_by_role("button", name="Reload").click()
+    page.clock.fast_forward(21_000)  # a read would have given up by now; a write waits longer
+    page.wait_for_timeout(100)
+    assert len(held) == 1
+    failed = page.locator(".notice.error").filter(has_text="Reloading failed")
+    assert not failed.count()
+    page.clock.fast_forward(40_000)
+    failed.get_by_text("did not answer within 60 s; the change may still be applied").wait_for()
+
+
 def test_a_refresh_waits_while_a_confirmation_is_open(page: Any, dashboard: Dashboard) -> None:
     assert dashboard.admin("PUT", "/budgets/node:writer", json={"day": "50"}).status_code == 200
     try:

@@ -53,11 +53,15 @@ async function errorOf(response) {
 }
 
 // A gateway that accepts the connection but never answers (hung, or a proxy holding it) must
-// not leave a page waiting forever: the call fails, and says so, after this long.
-export const TIMEOUT_MS = 20_000;
+// not leave a page waiting forever: the call fails, and says so, after this long. A write gets
+// longer (a reload waits up to 15 s for the other replicas, an alert test for its retries).
+export const READ_TIMEOUT_MS = 20_000;
+export const WRITE_TIMEOUT_MS = 60_000;
 
-function timeoutError() {
-  return new ApiError(0, "timeout", `the gateway did not answer within ${TIMEOUT_MS / 1000} s`);
+function timeoutError(method, ms) {
+  const after = `the gateway did not answer within ${ms / 1000} s`;
+  if (method === "GET") return new ApiError(0, "timeout", after);
+  return new ApiError(0, "timeout", `${after}; the change may still be applied: reload the page to see before trying again`);
 }
 
 // api("/health"), api("/policies/writer", {method: "PUT", body: {...}}), with a query object.
@@ -76,11 +80,12 @@ export async function api(path, { method = "GET", body, query, raw = false, sign
   if (auth) headers.Authorization = `Bearer ${auth}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const controller = new AbortController();
+  const deadline = method === "GET" ? READ_TIMEOUT_MS : WRITE_TIMEOUT_MS;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
     controller.abort();
-  }, TIMEOUT_MS);
+  }, deadline);
   const leave = () => controller.abort();
   if (signal) {
     if (signal.aborted) controller.abort();
@@ -98,7 +103,7 @@ export async function api(path, { method = "GET", body, query, raw = false, sign
         cache: "no-store",
       });
     } catch (cause) {
-      if (timedOut) throw timeoutError();
+      if (timedOut) throw timeoutError(method, deadline);
       if (cause && cause.name === "AbortError") throw cause;
       throw new ApiError(0, "network", `the gateway did not answer (${cause.message || cause})`);
     }
@@ -115,7 +120,7 @@ export async function api(path, { method = "GET", body, query, raw = false, sign
     return await response.json();
   } catch (error) {
     // the body stopped half-way past the deadline
-    if (timedOut && !(error instanceof ApiError)) throw timeoutError();
+    if (timedOut && !(error instanceof ApiError)) throw timeoutError(method, deadline);
     throw error;
   } finally {
     clearTimeout(timer);
