@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -110,3 +111,36 @@ def test_small_amounts_are_written_out(page: Any, dashboard: Dashboard) -> None:
         }"""
     )
     assert shown == ["$0.0000001", "$0.0000003", "$0.123457", "$0.00015", "$12.50", "$0"]
+
+
+def test_a_failure_a_retry_rescued_shows_in_the_models_attempt_error_rate(
+    page: Any, dashboard: Dashboard
+) -> None:
+    for _ in range(5):  # health shows a model's smoothed error rate from 5 attempts on
+        assert dashboard.chat("writer").status_code == 200
+    flaky = {
+        "zero_latency": True,
+        "models": {"*": {"faults": [{"kind": "error", "status": 503, "times": 1}]}},
+    }
+    dashboard.simulator.set_scenario(flaky)
+    try:
+        answer = dashboard.chat("writer")
+        assert answer.status_code == 200  # the retry answered
+    finally:
+        dashboard.simulator.set_scenario({"zero_latency": True})
+    model = answer.json()["model"]
+    sign_in(page, dashboard)
+    models = page.get_by_role("region", name="Models")
+    models.get_by_role("columnheader", name="Attempt error rate").wait_for()
+    headers = models.get_by_role("columnheader").all_inner_texts()
+    row = models.get_by_role("row").filter(has=page.get_by_role("link", name=model, exact=True))
+    deadline = time.monotonic() + 15  # health publishes its statistics within seconds
+    rate = "—"
+    while time.monotonic() < deadline:
+        rate = row.get_by_role("cell").all_inner_texts()[headers.index("Attempt error rate")]
+        if rate not in ("0.0 %", "—"):
+            break
+        page.wait_for_timeout(500)
+    assert rate not in ("0.0 %", "—"), (model, rate)
+    ledger_rate = dashboard.admin("GET", "/metrics", params={"hours": 1, "model": model}).json()
+    assert ledger_rate["error_rate"] == 0.0  # by requests answered, the rescued one was a success

@@ -85,7 +85,9 @@ function modelsCard(data) {
         { label: "Provider", value: (r) => r.provider },
         { label: "Status", value: modelStatus },
         { label: "Requests (1 h)", num: true, value: (r) => fmt.count(r.window ? r.window.request_count : 0) },
-        { label: "Error rate", num: true, value: (r) => fmt.pct(r.window ? r.window.error_rate : r.recent_error_rate) },
+        // per attempt (health's smoothed recent outcomes, shown from 5 attempts on): a failure a
+        // retry or fallback rescued still counts here, unlike in the requests it answered
+        { label: "Attempt error rate", num: true, value: (r) => fmt.pct(r.recent_error_rate) },
         { label: "p50", num: true, value: (r) => fmt.ms(r.window ? r.window.p50_duration_ms : null) },
         { label: "p95", num: true, value: (r) => fmt.ms(r.window ? r.window.p95_duration_ms : null) },
         { label: "Last error", prose: true, value: (r) => r.last_error || "" },
