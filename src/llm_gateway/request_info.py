@@ -3,22 +3,22 @@ and the trace record kept for it. Pure helpers of the gateway core."""
 
 from __future__ import annotations
 
-import random
 from collections.abc import Mapping
 from typing import Any
 
 from llm_gateway.cost import CostBreakdown
 from llm_gateway.errors import GatewayError, InvalidRequest, echo
 from llm_gateway.exchange import AttemptRecord, Plan
+from llm_gateway.middleware.trace_context import new_id
 from llm_gateway.model_policy import Capability, ModelPolicy
 from llm_gateway.providers.base import Usage
 from llm_gateway.selection.scoring import SelectionStrategy
 
 
 def new_trace_id() -> str:
-    """32 hex digits (W3C trace-id size) from the non-cryptographic RNG: ids need uniqueness,
-    not secrecy, and this is ~20x cheaper than uuid4 on the hot path."""
-    return f"{random.getrandbits(128):032x}"
+    """32 hex digits (W3C trace-id size), time-ordered (:func:`~llm_gateway.middleware.
+    trace_context.new_id`): unique, not secret, ~20x cheaper than uuid4 on the hot path."""
+    return new_id()
 
 
 def parse_strategy(value: str | None) -> SelectionStrategy | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Iterable
 
 _TOKEN = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -20,11 +21,15 @@ _ZERO_PARENT = "0" * 16
 
 
 def new_id() -> str:
-    """32 random lowercase hex characters (never all zeros, so a valid W3C trace id).
+    """32 lowercase hex characters, time-ordered: 14 of the time in microseconds, then 18 random
+    (72 bits). Never all zeros, so a valid W3C trace id.
 
-    Ids need to be unique, not secret: the process PRNG avoids a system call per request.
+    Ids need to be unique, not secret: the process PRNG avoids a system call per request. The
+    time prefix makes ids that are created in order sort in order, so the record store's indexes
+    on them (ledger and trace ids) grow at their right edge instead of at random pages — about
+    half the cost of a ledger insert on SQLite (as UUIDv7 does for the same reason).
     """
-    return f"{random.getrandbits(128) | 1:032x}"
+    return f"{time.time_ns() // 1000:014x}{random.getrandbits(72) | 1:018x}"
 
 
 def valid_token(value: str | None) -> str | None:
