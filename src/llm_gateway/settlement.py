@@ -16,6 +16,7 @@ from llm_gateway.ledger_rows import ledger_row
 from llm_gateway.model_policy import ModelPolicy
 from llm_gateway.providers.base import Usage
 from llm_gateway.request_info import trace_detail
+from llm_gateway.storage.records import LedgerRow
 
 if TYPE_CHECKING:
     from llm_gateway.gateway import LLMGateway
@@ -63,22 +64,14 @@ async def settle_and_record(
     )
     if gateway.otel is not None:
         gateway.otel.record(plan, policy, usage, final, error, status or ("ok" if ok else "error"))
-    gateway.tracer.record(
-        trace_id=plan.trace_id,
-        duration_ms=duration_ms,
-        ok=ok,
-        model=policy.logical_id if policy else None,
-        node=plan.route.node_label,
-        cost=final.total,
-        capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
-        detail=lambda: trace_detail(plan, policy, usage, final, error, duration_ms, status),
-        notable=len(plan.attempts) > 1
-        or (policy is not None and policy is not plan.selection.selected_model),
+    notable = len(plan.attempts) > 1 or (
+        policy is not None and policy is not plan.selection.selected_model
     )
-    if gateway.records is not None:
-        row = ledger_row(plan, policy, usage, final, error, duration_ms, status)
-        if not gateway.records.writer.offer(row):
-            await gateway.records.writer.put(row)
+    waiting = _trace_and_queue(
+        gateway, plan, policy, usage, final, error, duration_ms, status, notable
+    )
+    if waiting is not None and gateway.records is not None:
+        await gateway.records.writer.put(waiting)  # back-pressure: never dropped
     return final
 
 
@@ -87,19 +80,41 @@ async def record_refusal(gateway: LLMGateway, plan: Plan, error: GatewayError) -
     called nor billed. Its trace (a failure: always kept, status ``refused``, the selection it
     had) and its ledger row."""
     duration_ms = (time.monotonic() - plan.started_at) * 1000
+    waiting = _trace_and_queue(gateway, plan, None, None, ZERO_COST, error, duration_ms, "refused")
+    if waiting is not None and gateway.records is not None:
+        await gateway.records.writer.put(waiting)  # back-pressure: never dropped
+
+
+def _trace_and_queue(
+    gateway: LLMGateway,
+    plan: Plan,
+    policy: ModelPolicy | None,
+    usage: Usage | None,
+    cost: CostBreakdown,
+    error: GatewayError | None,
+    duration_ms: float,
+    status: str | None,
+    notable: bool = False,
+) -> LedgerRow | None:
+    """The request's trace (sampled; failures and ``notable`` ones always kept) and its ledger
+    row, queued at once when there is room; past the queue's bound the row is returned, for the
+    caller to await room for it. No await here: the hot path pays no extra coroutine."""
     gateway.tracer.record(
         trace_id=plan.trace_id,
         duration_ms=duration_ms,
-        ok=False,
-        model=None,
+        ok=error is None,
+        model=policy.logical_id if policy else None,
         node=plan.route.node_label,
-        cost=ZERO_COST.total,
+        cost=cost.total,
         capabilities=tuple(sorted(plan.requirements.hard_capabilities)),
-        detail=lambda: trace_detail(plan, None, None, ZERO_COST, error, duration_ms, "refused"),
+        detail=lambda: trace_detail(plan, policy, usage, cost, error, duration_ms, status),
+        notable=notable,
     )
     if gateway.records is not None:
-        row = ledger_row(plan, None, None, ZERO_COST, error, duration_ms, "refused")
-        await gateway.records.writer.put(row)
+        row = ledger_row(plan, policy, usage, cost, error, duration_ms, status)
+        if not gateway.records.writer.offer(row):
+            return row
+    return None
 
 
 def finish_reason_of(body: Mapping[str, Any]) -> str | None:
