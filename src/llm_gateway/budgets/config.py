@@ -197,3 +197,8 @@ def cap_units(amount: Decimal) -> int:
 
 def from_units(units: int) -> Decimal:
     return (Decimal(units) * UNIT).normalize() if units else Decimal(0)
+
+
+def usd(units: int) -> str:
+    """Integer budget units as a decimal USD string (what every answer and report shows)."""
+    return f"{from_units(units):f}"

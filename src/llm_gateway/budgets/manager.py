@@ -31,14 +31,14 @@ from llm_gateway.budgets.config import (
     Budgets,
     ScopeSpec,
     cap_units,
-    from_units,
     to_units,
+    usd,
 )
 from llm_gateway.budgets.counters import BudgetCounters
 from llm_gateway.budgets.estimate import ReservationEstimator, answering_model
 from llm_gateway.budgets.local import LocalCounter
 from llm_gateway.budgets.periods import Period, period_window
-from llm_gateway.budgets.refusals import BudgetRefused, BudgetUnavailable
+from llm_gateway.budgets.refusals import BudgetRefused, BudgetUnavailable, refused_by
 from llm_gateway.budgets.report import budget_report
 from llm_gateway.budgets.syncer import CounterSync, LedgerSpend
 
@@ -302,16 +302,7 @@ class BudgetManager:
 
     def _refusal(self, counter: LocalCounter, estimate: int, detail: str = "") -> BudgetRefused:
         self._count_refusal(counter, estimate)
-        return BudgetRefused(
-            scope=counter.scope,
-            period=counter.period.value,
-            cap=_usd(counter.cap),
-            spent=_usd(counter.spent + counter.pending),
-            reserved=_usd(counter.others + counter.granted),
-            estimate=_usd(estimate),
-            reset_at=counter.end_ts,
-            detail=detail,
-        )
+        return refused_by(counter, estimate, detail)
 
     def _count_refusal(self, counter: LocalCounter, estimate: int | None) -> None:
         key = (counter.scope, counter.period.value)
@@ -323,7 +314,7 @@ class BudgetManager:
     def _headers(self, plan: Any, counters: list[LocalCounter]) -> None:
         tightest = min(counters, key=lambda c: c.remaining)
         headers = plan.answer_headers
-        headers[REMAINING_HEADER] = _usd(max(0, tightest.remaining))
+        headers[REMAINING_HEADER] = usd(max(0, tightest.remaining))
         headers[SCOPE_HEADER] = f"{tightest.scope}; period={tightest.period.value}"
 
     def _warn(self, counter: LocalCounter) -> None:
@@ -342,8 +333,8 @@ class BudgetManager:
             counter.scope,
             counter.period.value,
             used * 100,
-            _usd(counter.spent + counter.pending),
-            _usd(counter.cap),
+            usd(counter.spent + counter.pending),
+            usd(counter.cap),
             counter.warned,
         )
 
@@ -395,7 +386,3 @@ class BudgetManager:
 def _spec(value: Any) -> ScopeSpec:
     fields = {k: v for k, v in dict(value).items() if k in ScopeSpec.model_fields}
     return ScopeSpec.model_validate(fields)
-
-
-def _usd(units: int) -> str:
-    return f"{from_units(units):f}"

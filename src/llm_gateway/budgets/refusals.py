@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from llm_gateway.budgets.config import usd
 from llm_gateway.errors import BudgetExceeded, GatewayError
+
+if TYPE_CHECKING:
+    from llm_gateway.budgets.local import LocalCounter
 
 
 class BudgetRefused(BudgetExceeded):
@@ -76,3 +80,17 @@ class BudgetUnavailable(GatewayError):
             param="budget",
         )
         self.scope = scope
+
+
+def refused_by(counter: LocalCounter, estimate: int, detail: str = "") -> BudgetRefused:
+    """The refusal of a request whose ``estimate`` (units) ``counter`` cannot take."""
+    return BudgetRefused(
+        scope=counter.scope,
+        period=counter.period.value,
+        cap=usd(counter.cap),
+        spent=usd(counter.spent + counter.pending),
+        reserved=usd(counter.others + counter.granted),
+        estimate=usd(estimate),
+        reset_at=counter.end_ts,
+        detail=detail,
+    )

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from llm_gateway.budgets.config import from_units
+from llm_gateway.budgets.config import usd
 from llm_gateway.budgets.local import LocalCounter
 
 _SYNC_WAIT_S = 5.0
@@ -65,11 +65,11 @@ def _row(
         "period": counter.period.value,
         "source": "admin" if counter.scope in manager.admin else "file",
         "currency": "USD",
-        "cap": _usd(counter.cap),
-        "spent": _usd(spent),
-        "reserved": _usd(leased),
-        "reserved_in_flight_here": _usd(counter.reserved),
-        "remaining": _usd(max(0, counter.cap - spent - leased)),
+        "cap": usd(counter.cap),
+        "spent": usd(spent),
+        "reserved": usd(leased),
+        "reserved_in_flight_here": usd(counter.reserved),
+        "remaining": usd(max(0, counter.cap - spent - leased)),
         "reset_at": datetime.fromtimestamp(counter.end_ts, UTC).isoformat(timespec="seconds"),
         "reset_in_s": max(0, round(counter.end_ts - now)),
         "replicas_holding": holders,
@@ -88,9 +88,5 @@ def _last_refusal(counter: LocalCounter) -> dict[str, Any] | None:
     estimate = counter.last_refused_estimate
     return {
         "at": datetime.fromtimestamp(counter.last_refusal_at, UTC).isoformat(timespec="seconds"),
-        "estimate": _usd(estimate) if estimate is not None else None,
+        "estimate": usd(estimate) if estimate is not None else None,
     }
-
-
-def _usd(units: int) -> str:
-    return f"{from_units(units):f}"
