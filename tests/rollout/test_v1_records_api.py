@@ -96,6 +96,7 @@ async def test_records_land_in_the_ledger_as_v1_with_the_gateways_cost(tmp_path:
     assert evidence["v1"].requests == 3 and evidence["v1"].errors == 1
     assert evidence["v2"].requests == 0
     assert trace["arm"] == "v1" and trace["reported"] is True
+    assert trace["request_id"] in rows  # the trace and its ledger row share the request id
 
 
 async def test_a_record_sent_again_is_stored_once(tmp_path: Path) -> None:

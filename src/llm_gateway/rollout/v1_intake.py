@@ -39,7 +39,7 @@ from llm_gateway.cost import ZERO_COST, CostBreakdown, compute_cost
 from llm_gateway.errors import ValidationFailed, echo
 from llm_gateway.model_policy import ModelPolicy
 from llm_gateway.providers.base import Usage
-from llm_gateway.rollout.v1_record import V1Call, v1_trace
+from llm_gateway.rollout.v1_record import V1Call, write_v1
 from llm_gateway.rollout.v1_wire import V1Record, V1RecordBatch
 from llm_gateway.storage.queries import ledger_ids_stored
 from llm_gateway.storage.store import reason
@@ -177,17 +177,7 @@ class V1Intake:
         row = dataclasses.replace(
             call.row(label), id=record.id, at=record.at, client_key_id=client_key
         )
-        if gateway.records is not None:
-            await gateway.records.writer.put(row)
-        gateway.tracer.record(
-            trace_id=record.trace_id,
-            duration_ms=record.latency_ms,
-            ok=record.status != "error",
-            model=policy.logical_id,
-            node=label,
-            cost=call.cost.total,
-            detail=lambda: {**v1_trace(call, label, record.id), "reported": True},
-        )
+        write_v1(gateway, call, label, row, reported=True)
 
 
 def settled_cost(record: V1Record, policy: ModelPolicy) -> CostBreakdown:

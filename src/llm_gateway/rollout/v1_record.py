@@ -107,18 +107,27 @@ def record_v1(
         reporter.offer(call.row(node), node=node)
         return cost
     label = gateway.registry.catalog.node_label(node)
+    write_v1(gateway, call, label, call.row(label))
+    return cost
+
+
+def write_v1(
+    gateway: LLMGateway, call: V1Call, label: str, row: LedgerRow, *, reported: bool = False
+) -> None:
+    """The v1 request's trace (sampled like any; failures kept) and its ledger row, under one
+    request id. ``reported``: it came from a remote legacy client (POST /v1/rollout/records)."""
+    extra = {"reported": True} if reported else {}
     gateway.tracer.record(
-        trace_id=trace_id,
+        trace_id=call.trace_id,
         duration_ms=call.duration_ms,
-        ok=error is None,
-        model=policy.logical_id,
+        ok=call.status != "error",
+        model=call.policy.logical_id,
         node=label,
-        cost=cost.total,
-        detail=lambda: v1_trace(call, label, new_trace_id()),
+        cost=call.cost.total,
+        detail=lambda: {**v1_trace(call, label, row.id), **extra},
     )
     if gateway.records is not None:
-        gateway._write_row(call.row(label))
-    return cost
+        gateway._write_row(row)
 
 
 def v1_trace(call: V1Call, node_label: str, request_id: str) -> dict[str, Any]:
